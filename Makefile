@@ -1,0 +1,29 @@
+# The two set-up commands of the README:
+#   make build   installs everything and builds all outputs of entries/ into output/
+#   make test    installs everything and runs the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+
+.PHONY: build test install bench clean
+
+build: install
+	$(BIN)/printshop build
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/bench_dossier.py
+
+install: $(STAMP)
+
+$(STAMP):
+	@PYTHON=$(PYTHON) sh scripts/system-deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+clean:
+	rm -rf $(VENV) output/dossiers

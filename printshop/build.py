@@ -1,0 +1,62 @@
+"""The build plan: which outputs to make from which entries, and the outcome."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from .config import Project
+from .errors import PrintshopError
+from .load import Bestiary, Problem, load_bestiary
+from .output import target, write_atomic
+
+LOGGER = logging.getLogger("printshop")
+
+
+@dataclass
+class Outcome:
+    """What a command made and what went wrong, for the summary and the exit status."""
+
+    written: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not any(p.severity == "error" for p in self.problems)
+
+
+def check(project: Project, selectors: Sequence[str] = ()) -> Bestiary:
+    """Load and validate the selected entries (all by default)."""
+    return load_bestiary(project.entries_dir, selectors)
+
+
+def dossiers(
+    project: Project,
+    selectors: Sequence[str] = (),
+    output: Path | None = None,
+    paper: str | None = None,
+) -> Outcome:
+    """Render a dossier PDF per valid selected entry into ``output/dossiers``."""
+    bestiary = check(project, selectors)
+    outcome = Outcome(problems=list(bestiary.problems))
+    folder = (output or project.output_dir) / "dossiers"
+    valid = bestiary.valid
+    if not valid:
+        return outcome
+    from .dossier import Dossiers
+
+    renderer = Dossiers(project, paper)
+    for item in valid:
+        path = target(folder, f"{item.slug}.pdf")
+        try:
+            document = renderer.render(item, bestiary)
+            write_atomic(path, document.write_pdf())
+        except PrintshopError as error:
+            outcome.failures.append(f"{item.display}: {error.message}")
+            continue
+        LOGGER.info("wrote %s (%d pages)", path, len(document.pages))
+        outcome.written.append(path)
+    return outcome

@@ -1,0 +1,118 @@
+"""The command line: parse options, call a stage, report. Nothing else lives here.
+
+Imports of the rendering stages are deferred so that ``printshop --help``
+answers without loading WeasyPrint (1.3 s of import on its own).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import EntryError
+
+ENTRY_HELP = "ENTRY is a slug from entries/ or a path to a YAML file; none means all."
+
+
+class _Echo(logging.Handler):
+    """Log records as plain lines on stderr; WeasyPrint's warnings as 'warning: ...'."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        prefix = "warning: " if record.levelno >= logging.WARNING else ""
+        click.echo(f"{prefix}{record.getMessage()}", err=True)
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = _Echo()
+    for name, level in (("printshop", logging.INFO if verbose else logging.WARNING),
+                        ("weasyprint", logging.WARNING)):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+def _report(problems, strict: bool = False) -> None:
+    """Print every problem; fail if any is an error (or a warning, with --strict)."""
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    errors = [p for p in problems if p.severity == "error" or strict]
+    if errors:
+        files = len({p.path for p in errors})
+        raise EntryError(f"{len(errors)} problem(s) in {files} entr{'y' if files == 1 else 'ies'}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="printshop")
+@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The project folder (default: the nearest folder with printshop.toml).")
+@click.option("-v", "--verbose", is_flag=True, help="Say what is written.")
+@click.pass_context
+def main(ctx: click.Context, project_dir: Path | None, verbose: bool) -> None:
+    """printshop: dossiers, share cards and the book of The Corporate Bestiary."""
+    from .config import load_project
+
+    _setup_logging(verbose)
+    ctx.obj = load_project(project_dir)
+
+
+@main.command(help="Validate entries and report every problem as path:line:col. " + ENTRY_HELP)
+@click.argument("entries", nargs=-1)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.pass_obj
+def check(project, entries: tuple[str, ...], strict: bool) -> None:
+    from . import build
+
+    bestiary = build.check(project, entries)
+    _report(bestiary.problems, strict)
+    click.echo(f"{len(bestiary.selected)} entr{'y' if len(bestiary.selected) == 1 else 'ies'} OK")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the entry format."""
+    from .model import entry_schema
+
+    click.echo(json.dumps(entry_schema(), indent=2, ensure_ascii=False))
+
+
+@main.command(help="Render PDF dossiers into OUTPUT/dossiers. " + ENTRY_HELP)
+@click.argument("entries", nargs=-1)
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: output/ from printshop.toml).")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), help="Paper size (default from config).")
+@click.pass_obj
+def dossier(project, entries: tuple[str, ...], output: Path | None, paper: str | None) -> None:
+    from . import build
+
+    outcome = build.dossiers(project, entries, output, paper)
+    _finish(outcome, "dossier")
+
+
+@main.command(name="build")
+@click.pass_obj
+def build_command(project) -> None:
+    """Build every output of every entry into output/ (for now: the dossiers)."""
+    from . import build
+
+    outcome = build.dossiers(project)
+    _finish(outcome, "dossier")
+
+
+def _finish(outcome, noun: str) -> None:
+    for failure in outcome.failures:
+        click.echo(f"error: {failure}", err=True)
+    count = len(outcome.written)
+    click.echo(f"{count} {noun}{'' if count == 1 else 's'} written", err=not outcome.ok)
+    _report(outcome.problems)
+    if outcome.failures:
+        raise EntryError(f"{len(outcome.failures)} {noun}(s) failed")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

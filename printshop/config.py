@@ -1,0 +1,177 @@
+"""Project configuration: publication-wide text, colours, paper and folders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from .errors import ConfigError
+
+CONFIG_NAME = "printshop.toml"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _hex_colour(value: str) -> str:
+    if not _HEX.match(value):
+        raise ValueError(f"must be a colour like '#1a2b3c', got {value!r}")
+    return value.lower()
+
+
+Colour = Annotated[str, AfterValidator(_hex_colour)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Publication(_Strict):
+    publisher: str = "OTIOSE"
+    collection: str = "ADULTHOOD"
+    title: str = "The Corporate Bestiary"
+    language: str = "en"
+    date: str | None = Field(
+        default=None,
+        description="Edition date (YYYY-MM-DD) written into PDF metadata; "
+        "SOURCE_DATE_EPOCH overrides it.",
+    )
+
+
+class Colours(_Strict):
+    ink: Colour = "#17171c"
+    muted: Colour = "#5b5b66"
+    paper: Colour = "#ffffff"
+    rule: Colour = "#c9c6bd"
+    accent: Colour = "#b3121f"
+    panel: Colour = "#f3f1ea"
+
+
+class Band(_Strict):
+    upto: int = Field(ge=0, le=100, description="Highest percent in this band.")
+    label: str
+    colour: Colour
+
+
+DEFAULT_BANDS = (
+    Band(upto=24, label="LOW RISK", colour="#2e7d4f"),
+    Band(upto=49, label="MODERATE RISK", colour="#8a6a00"),
+    Band(upto=74, label="ELEVATED RISK", colour="#b4500f"),
+    Band(upto=100, label="HIGH RISK", colour="#b3121f"),
+)
+
+
+class FlightRiskBands(_Strict):
+    bands: list[Band] = Field(default_factory=lambda: list(DEFAULT_BANDS), min_length=1)
+
+    @model_validator(mode="after")
+    def _ascending_to_100(self) -> FlightRiskBands:
+        limits = [band.upto for band in self.bands]
+        if limits != sorted(set(limits)) or limits[-1] != 100:
+            raise ValueError(f"band limits must rise and end at 100, got {limits}")
+        return self
+
+
+class Print(_Strict):
+    paper: Literal["a4", "letter"] = "a4"
+
+
+class Folders(_Strict):
+    entries: str = "entries"
+    output: str = "output"
+
+
+class Config(_Strict):
+    publication: Publication = Publication()
+    colours: Colours = Colours()
+    flight_risk: FlightRiskBands = FlightRiskBands()
+    print: Print = Print()
+    folders: Folders = Folders()
+
+    def band_for(self, percent: int) -> Band:
+        """The flight-risk band a percentage falls in."""
+        for band in self.flight_risk.bands:
+            if percent <= band.upto:
+                return band
+        return self.flight_risk.bands[-1]
+
+    def created(self) -> str | None:
+        """The document date: SOURCE_DATE_EPOCH, else the configured date, else none."""
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        if epoch:
+            try:
+                when = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+            except ValueError as error:
+                raise ConfigError(f"SOURCE_DATE_EPOCH must be whole seconds, got {epoch!r}") from error
+            return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self.publication.date
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where a bestiary lives: its config, entries, layouts, fonts and output."""
+
+    root: Path
+    config: Config
+
+    @property
+    def entries_dir(self) -> Path:
+        return self.root / self.config.folders.entries
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / self.config.folders.output
+
+    @property
+    def layouts_dir(self) -> Path:
+        own = self.root / "layouts"
+        return own if own.is_dir() else PACKAGE_ROOT / "layouts"
+
+    @property
+    def fonts_dir(self) -> Path:
+        own = self.root / "fonts"
+        return own if own.is_dir() else PACKAGE_ROOT / "fonts"
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` holding printshop.toml, else ``start``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return start
+
+
+def load_project(root: Path | None = None) -> Project:
+    """Read the project's config (defaults where the file or a key is absent)."""
+    root = find_root(Path.cwd()) if root is None else root.resolve()
+    path = root / CONFIG_NAME
+    data = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{path}: {error}") from error
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as error:
+        lines = [
+            f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in error.errors()
+        ]
+        raise ConfigError("\n".join(lines)) from None
+    return Project(root=root, config=config)

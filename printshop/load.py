@@ -1,0 +1,486 @@
+"""Load and validate entries: YAML text to `Entry` models, every problem with its place.
+
+Stage one of every command. All entries are gathered and checked before
+anything renders; a broken entry is recorded and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .model import Entry, is_slug
+
+MAX_BYTES = 1_000_000
+MAX_NODES = 50_000
+MAX_DEPTH = 32
+MODELINE = "# yaml-language-server: $schema=entry.schema.json"
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class EntryLoader(_Loader):
+    """Safe loader with YAML 1.2-like scalars.
+
+    YAML 1.1 reads ``10:00`` as the number 600, ``no`` as false and
+    ``2024-01-01`` as a date; in a role record those are text.
+    """
+
+
+EntryLoader.yaml_implicit_resolvers = {}
+for _tag, _regexp, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^[-+]?(?:0|[1-9][0-9_]*)$", "-+0123456789"),
+    ("float", r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?$", "-+.0123456789"),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+):
+    EntryLoader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_regexp), list(_first))
+
+_SCALAR_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with an entry, at a place in its file."""
+
+    path: str
+    line: int
+    column: int
+    field: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:{self.column}"
+        label = f"{self.field}: " if self.field else ""
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {label}{prefix}{self.message}"
+
+
+@dataclass
+class Loaded:
+    """The outcome of loading one file: its entry, or the problems that stopped it."""
+
+    slug: str
+    path: Path
+    display: str
+    entry: Entry | None = None
+    problems: list[Problem] = field(default_factory=list)
+    digest: str = ""
+    marks: _Marks | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.entry is not None and not self.errors
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def display_path(path: Path) -> str:
+    """The path as a user would type it: relative to the working folder when inside it."""
+    absolute = Path(os.path.abspath(path))
+    cwd = Path.cwd()
+    return str(absolute.relative_to(cwd)) if absolute.is_relative_to(cwd) else str(absolute)
+
+
+class _Marks:
+    """Line and column (1-based) of every value and key, by field path."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple, tuple[int, int]] = {}
+        self.keys: dict[tuple, tuple[int, int]] = {}
+
+    def at(self, loc: tuple, key: bool = False) -> tuple[int, int]:
+        table = self.keys if key else self.values
+        while loc:
+            if loc in table:
+                return table[loc]
+            if loc in self.values:
+                return self.values[loc]
+            loc = loc[:-1]
+        return self.values.get((), (1, 1))
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Converter:
+    """Turns a composed YAML node tree into plain data, recording marks and problems."""
+
+    def __init__(self, loader: yaml.Loader, add) -> None:
+        self.loader = loader
+        self.add = add
+        self.marks = _Marks()
+        self.seen: set[int] = set()
+        self.count = 0
+
+    def convert(self, node: yaml.Node, loc: tuple = (), depth: int = 0):
+        self.marks.values[loc] = _mark(node)
+        self.count += 1
+        if id(node) in self.seen:
+            self.add(loc, _mark(node), "anchors and aliases (&name, *name) are not allowed; "
+                     "write the value out in full")
+            return None
+        self.seen.add(id(node))
+        if self.count > MAX_NODES or depth > MAX_DEPTH:
+            raise _TooBig(_mark(node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, loc, depth) if self._tag_ok(node, _MAP_TAG, loc) else None
+        if isinstance(node, yaml.SequenceNode):
+            if not self._tag_ok(node, _SEQ_TAG, loc):
+                return None
+            return [self.convert(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
+        if not self._tag_ok(node, _SCALAR_TAGS, loc):
+            return None
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError) as error:
+            self.add(loc, _mark(node), f"cannot read {node.value!r}: {error}")
+            return None
+
+    def _tag_ok(self, node: yaml.Node, allowed, loc: tuple) -> bool:
+        if node.tag == allowed or node.tag in allowed:
+            return True
+        self.add(loc, _mark(node), f"tag {node.tag!r} is not allowed; entries are plain data "
+                 "(text, numbers, lists and mappings)")
+        return False
+
+    def _mapping(self, node: yaml.MappingNode, loc: tuple, depth: int) -> dict:
+        result: dict = {}
+        first_line: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+                self.add(loc, _mark(key_node), f"keys must be plain names, got {key_node.value!r}")
+                continue
+            key = key_node.value
+            if key == "<<":
+                self.add(loc, _mark(key_node), "merge keys (<<) are not allowed; write the fields out")
+                continue
+            here = (*loc, key)
+            if key in result:
+                self.add(here, _mark(key_node),
+                         f"duplicate key {key!r} (first at line {first_line[key]}); "
+                         "delete one of them")
+                continue
+            first_line[key] = _mark(key_node)[0]
+            self.marks.keys[here] = _mark(key_node)
+            result[key] = self.convert(value_node, here, depth + 1)
+        return result
+
+
+class _TooBig(Exception):
+    def __init__(self, mark: tuple[int, int]) -> None:
+        self.mark = mark
+
+
+def _field_path(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The model class that validates the mapping at ``loc`` (for 'did you mean')."""
+    cls: typing.Any = Entry
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or part not in cls.model_fields:
+            return None
+        cls = _unwrap(cls.model_fields[part].annotation)
+    return cls if isinstance(cls, type) and issubclass(cls, BaseModel) else None
+
+
+def _unwrap(annotation):
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin in (typing.Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        elif origin is list:
+            annotation = typing.get_args(annotation)[0]
+        elif origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        else:
+            return annotation
+
+
+_KINDS = {str: "text", int: "a whole number", float: "a number", bool: "true/false",
+          type(None): "nothing (null)", list: "a list", dict: "a mapping"}
+
+
+def _kind(value) -> str:
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _message(error: dict) -> str:
+    """Pydantic's error in an editor's words."""
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        key = error["loc"][-1]
+        model = _model_at(error["loc"][:-1])
+        known = list(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        if close:
+            return f"unknown field; did you mean {close[0]!r}?"
+        return f"unknown field; expected one of: {', '.join(known)}"
+    expected = {"string_type": "text", "int_type": "a whole number", "float_type": "a number",
+                "list_type": "a list", "model_type": "a mapping of fields",
+                "model_attributes_type": "a mapping of fields", "dict_type": "a mapping",
+                "bool_type": "true or false"}
+    if kind in expected:
+        return f"must be {expected[kind]}, got {_kind(value)} {_shown(value)}"
+    if kind == "int_from_float":
+        return f"must be a whole number, got {value}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_too_long":
+        return f"is too long ({len(value)} characters); at most {ctx.get('max_length')}"
+    if kind == "too_short":
+        return f"must have at least {ctx.get('min_length')} item(s)"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}, got {_shown(value)}"
+    if kind == "string_pattern_mismatch" and error["loc"][-1] == "currency":
+        return f"must be a three-letter currency code like 'USD', got {_shown(value)}"
+    return error["msg"].removeprefix("Value error, ")
+
+
+def _decode(data: bytes, add) -> str | None:
+    if b"\x00" in data:
+        add((), (1, 1), "this is a binary file, not YAML text")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        add((), (line, column),
+            f"not UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8")
+        return None
+
+
+def _yaml_problem(error: yaml.MarkedYAMLError) -> tuple[tuple[int, int], str]:
+    mark = error.problem_mark or error.context_mark
+    where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = " ".join(str(part) for part in (error.context, error.problem) if part)
+    if "'\\t'" in message:
+        message += " (indent with spaces, not tabs)"
+    return where, f"YAML syntax error: {message}"
+
+
+def parse_entry(text: str, display: str) -> tuple[dict | None, _Marks | None, list[Problem]]:
+    """YAML text to plain data with its marks, or the problems that stop it."""
+    problems: list[Problem] = []
+
+    def add(loc, where, message, severity="error"):
+        problems.append(Problem(display, where[0], where[1], _field_path(loc), message, severity))
+
+    loader = EntryLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            add((), (1, 1), "the file is empty; an entry needs at least 'title'")
+            return None, None, problems
+        if not isinstance(node, yaml.MappingNode):
+            add((), _mark(node), "an entry must be a mapping of fields (title: ..., aliases: ...)")
+            return None, None, problems
+        converter = _Converter(loader, add)
+        data = converter.convert(node)
+    except yaml.MarkedYAMLError as error:
+        where, message = _yaml_problem(error)
+        add((), where, message)
+        return None, None, problems
+    except yaml.YAMLError as error:
+        add((), (1, 1), f"YAML error: {error}")
+        return None, None, problems
+    except _TooBig as error:
+        add((), error.mark, f"the entry is too large or too deeply nested "
+            f"(over {MAX_NODES} values or {MAX_DEPTH} levels)")
+        return None, None, problems
+    finally:
+        loader.dispose()
+    return data, converter.marks, problems
+
+
+def validate_entry(data: dict, marks: _Marks, display: str) -> tuple[Entry | None, list[Problem]]:
+    """Plain data to an Entry, every validation problem placed in the file."""
+    try:
+        return Entry.model_validate(data), []
+    except ValidationError as error:
+        problems = []
+        for item in error.errors(include_url=False):
+            loc = tuple(item["loc"])
+            line, column = marks.at(loc, key=item["type"] == "extra_forbidden")
+            problems.append(Problem(display, line, column, _field_path(loc), _message(item)))
+        return None, problems
+
+
+def load_entry(path: Path, slug: str | None = None) -> Loaded:
+    """Read one entry file; never raises for anything wrong inside the file."""
+    display = display_path(path)
+    loaded = Loaded(slug=slug or path.stem, path=path, display=display)
+
+    def add(where, message, severity="error"):
+        loaded.problems.append(Problem(display, where[0], where[1], "", message, severity))
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            add((1, 1), f"the file is {size:,} bytes; entries may be at most {MAX_BYTES:,}")
+            return loaded
+        data = path.read_bytes()
+    except OSError as error:
+        add((1, 1), f"cannot read the file: {error.strerror or error}")
+        return loaded
+    if not is_slug(loaded.slug):
+        add((1, 1), "the file name must be the entry's slug: lowercase letters, digits and "
+            f"hyphens, ending in .yaml (e.g. {_suggest_slug(loaded.slug)}.yaml)")
+    text = _decode(data, lambda loc, where, message: add(where, message))
+    if text is None:
+        return loaded
+    loaded.digest = hashlib.sha256(data).hexdigest()
+    raw, marks, problems = parse_entry(text, display)
+    loaded.marks = marks
+    loaded.problems.extend(problems)
+    if raw is None:
+        return loaded
+    entry, problems = validate_entry(raw, marks, display)
+    loaded.problems.extend(problems)
+    if not text.lstrip("\ufeff").startswith(MODELINE):
+        add((1, 1), f"first line should be the schema modeline '{MODELINE}' so editors "
+            "validate while typing", severity="warning")
+    if not loaded.errors:
+        loaded.entry = entry
+    return loaded
+
+
+def _suggest_slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "my-role"
+
+
+@dataclass
+class Bestiary:
+    """Every entry of the project, loaded and cross-checked, and the ones a command asked for."""
+
+    entries_dir: Path
+    loaded: dict[str, Loaded]
+    selected: list[Loaded]
+    problems: list[Problem]
+
+    @property
+    def valid(self) -> list[Loaded]:
+        """The selected entries that can be rendered."""
+        return [item for item in self.selected if item.ok]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def title_of(self, slug: str) -> str:
+        item = self.loaded.get(slug)
+        return item.entry.title if item and item.entry else slug
+
+
+def _entry_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def _resolve(selector: str, entries_dir: Path) -> Path | None:
+    candidate = Path(selector)
+    if candidate.suffix in (".yaml", ".yml") or os.sep in selector or candidate.is_file():
+        return candidate
+    path = entries_dir / f"{selector}.yaml"
+    return path if path.is_file() else None
+
+
+def load_bestiary(entries_dir: Path, selectors: typing.Sequence[str] = ()) -> Bestiary:
+    """Load every entry in ``entries_dir`` plus any given paths, then cross-check them.
+
+    ``selectors`` are slugs from the folder or paths to YAML files anywhere;
+    none selects every entry of the folder.
+    """
+    loaded: dict[str, Loaded] = {}
+    problems: list[Problem] = []
+    seen: dict[str, Loaded] = {}
+    for path in _entry_files(entries_dir):
+        item = load_entry(path)
+        if item.slug in seen:
+            item.problems.append(Problem(item.display, 1, 1, "", f"slug {item.slug!r} is "
+                                 f"already used by {seen[item.slug].display}; rename one file"))
+        seen.setdefault(item.slug, item)
+        loaded.setdefault(item.slug, item)
+    known = sorted(loaded)
+    selected: list[Loaded] = []
+    for selector in selectors or known:
+        if selector in loaded and not Path(selector).suffix:
+            selected.append(loaded[selector])
+            continue
+        path = _resolve(selector, entries_dir)
+        if path is None or not path.exists():
+            close = difflib.get_close_matches(selector, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(Problem(selector, 0, 0, "", f"no such entry{hint}"))
+            continue
+        resolved = path.resolve()
+        same = next((i for i in loaded.values() if i.path.resolve() == resolved), None)
+        if same is not None:
+            selected.append(same)
+            continue
+        item = load_entry(path)
+        if item.slug in loaded:
+            item.problems.append(Problem(item.display, 1, 1, "", f"slug {item.slug!r} is already "
+                                 f"used by {loaded[item.slug].display}; rename one file"))
+        else:
+            loaded[item.slug] = item
+        selected.append(item)
+    for item in selected:
+        item.problems.extend(_check_related(item, loaded))
+        problems.extend(item.problems)
+    problems.sort(key=lambda p: (p.path, p.line, p.column))
+    return Bestiary(entries_dir, loaded, selected, problems)
+
+
+def _check_related(item: Loaded, loaded: dict[str, Loaded]) -> list[Problem]:
+    if item.entry is None or item.marks is None:
+        return []
+    problems = []
+    for index, related in enumerate(item.entry.related):
+        if related.slug is None:
+            continue
+        loc = ("related", index, "slug")
+        line, column = item.marks.at(loc)
+        if related.slug == item.slug:
+            message = "an entry cannot be related to itself"
+        elif related.slug in loaded:
+            continue
+        else:
+            close = difflib.get_close_matches(related.slug, list(loaded), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            message = (f"no entry {related.slug!r} in the bestiary; {hint}"
+                       "(use 'title' for a role that is not in it)")
+        problems.append(Problem(item.display, line, column, _field_path(loc), message))
+    return problems

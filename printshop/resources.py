@@ -1,0 +1,90 @@
+"""What renderers may read: the project's fonts and layouts, nothing else.
+
+Two fences. Fontconfig is pointed at a config that lists only ``fonts/``, so
+no machine font can stand in for a missing glyph. WeasyPrint fetches through
+`ProjectFetcher`, which serves ``file:`` URLs inside the allowed folders and
+refuses everything else (other files, the network, ``data:``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+FONT_SUFFIXES = (".ttf", ".otf", ".woff", ".woff2")
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "printshop"
+
+
+def fontconfig_file(fonts_dir: Path) -> Path:
+    """Write (once) a fontconfig file that knows only the fonts in ``fonts_dir``."""
+    fonts_dir = fonts_dir.resolve()
+    key = hashlib.sha256(str(fonts_dir).encode()).hexdigest()[:16]
+    folder = _cache_root() / f"fontconfig-{key}"
+    conf = folder / "fonts.conf"
+    text = (
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+        f"<fontconfig>\n  <dir>{_xml(str(fonts_dir))}</dir>\n"
+        f"  <cachedir>{_xml(str(folder / 'cache'))}</cachedir>\n</fontconfig>\n"
+    )
+    if not conf.is_file() or conf.read_text(encoding="utf-8") != text:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, encoding="utf-8") as tmp:
+            tmp.write(text)
+        os.replace(tmp.name, conf)
+    return conf
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def use_only_bundled_fonts(fonts_dir: Path) -> None:
+    """Make fontconfig (and so Pango and WeasyPrint) see only the bundled fonts.
+
+    Must run before WeasyPrint is imported: it loads fontconfig at import.
+    """
+    os.environ["FONTCONFIG_FILE"] = str(fontconfig_file(fonts_dir))
+
+
+def font_files(fonts_dir: Path) -> list[Path]:
+    return sorted(p for p in fonts_dir.rglob("*") if p.suffix.lower() in FONT_SUFFIXES)
+
+
+class Refused(ValueError):
+    """A URL outside what the renderer may read."""
+
+
+def make_fetcher(allowed: list[Path]):
+    """A WeasyPrint URL fetcher confined to files under ``allowed`` folders."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    roots = [Path(os.path.realpath(folder)) for folder in allowed]
+
+    class ProjectFetcher(URLFetcher):
+        """Serves the project's layouts and fonts; refuses every other URL."""
+
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols=("file",))
+            self.refused: list[str] = []
+
+        def fetch(self, url, headers=None):
+            parts = urlsplit(url)
+            if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+                return self._refuse(url)
+            path = Path(os.path.realpath(unquote(parts.path)))
+            if not any(path.is_relative_to(root) for root in roots) or not path.is_file():
+                return self._refuse(url)
+            return URLFetcherResponse(url, path.read_bytes(), {}, 200)
+
+        def _refuse(self, url):
+            self.refused.append(url)
+            raise Refused(f"printshop reads only its own layouts and fonts; refused {url[:200]}")
+
+    return ProjectFetcher()
