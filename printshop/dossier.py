@@ -19,7 +19,7 @@ from .config import Project
 from .gauge import gauge_geometry, svg_points
 from .load import Bestiary, Loaded
 from .model import headline, record_id, salary_figure
-from .resources import make_fetcher, use_only_bundled_fonts
+from .resources import check_harfbuzz_subset, make_fetcher, use_only_bundled_fonts
 
 STYLESHEETS = ("fonts.css", "dossier.css")
 LOGGER = logging.getLogger("printshop")
@@ -91,6 +91,7 @@ class Dossiers:
 
     def __init__(self, project: Project, paper: str | None = None) -> None:
         use_only_bundled_fonts(project.fonts_dir)
+        check_harfbuzz_subset()
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 

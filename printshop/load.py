@@ -62,7 +62,7 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}:{self.column}"
+        where = f"{self.path}:{self.line}:{self.column}" if self.line else self.path
         label = f"{self.field}: " if self.field else ""
         prefix = "warning: " if self.severity == "warning" else ""
         return f"{where}: {label}{prefix}{self.message}"
@@ -127,13 +127,13 @@ class _Converter:
         self.marks = _Marks()
         self.seen: set[int] = set()
         self.count = 0
+        self.aliases: list[tuple] = []  # field paths where an alias stood
 
     def convert(self, node: yaml.Node, loc: tuple = (), depth: int = 0):
         self.marks.values[loc] = _mark(node)
         self.count += 1
         if id(node) in self.seen:
-            self.add(loc, _mark(node), "anchors and aliases (&name, *name) are not allowed; "
-                     "write the value out in full")
+            self.aliases.append(loc)
             return None
         self.seen.add(id(node))
         if self.count > MAX_NODES or depth > MAX_DEPTH:
@@ -281,12 +281,14 @@ def _decode(data: bytes, add) -> str | None:
         return None
 
 
-def _yaml_problem(error: yaml.MarkedYAMLError) -> tuple[tuple[int, int], str]:
+def _yaml_problem(error: yaml.MarkedYAMLError, text: str) -> tuple[tuple[int, int], str]:
     mark = error.problem_mark or error.context_mark
     where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     message = " ".join(str(part) for part in (error.context, error.problem) if part)
-    if "'\\t'" in message:
-        message += " (indent with spaces, not tabs)"
+    if mark is not None:
+        line = text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
+        if "\t" in line[: len(line) - len(line.lstrip())]:
+            message += " (indent with spaces, not tabs)"
     return where, f"YAML syntax error: {message}"
 
 
@@ -308,8 +310,10 @@ def parse_entry(text: str, display: str) -> tuple[dict | None, _Marks | None, li
             return None, None, problems
         converter = _Converter(loader, add)
         data = converter.convert(node)
+        if converter.aliases:
+            _report_aliases(text, converter.aliases, add)
     except yaml.MarkedYAMLError as error:
-        where, message = _yaml_problem(error)
+        where, message = _yaml_problem(error, text)
         add((), where, message)
         return None, None, problems
     except yaml.YAMLError as error:
@@ -322,6 +326,15 @@ def parse_entry(text: str, display: str) -> tuple[dict | None, _Marks | None, li
     finally:
         loader.dispose()
     return data, converter.marks, problems
+
+
+def _report_aliases(text: str, locs: list[tuple], add) -> None:
+    """Place each alias at its ``*name`` (the composed tree only knows the anchor)."""
+    marks = [event.start_mark for event in yaml.parse(text, Loader=EntryLoader)
+             if isinstance(event, yaml.AliasEvent)]
+    for loc, mark in zip(locs, marks):
+        add(loc, (mark.line + 1, mark.column + 1),
+            "anchors and aliases (&name, *name) are not allowed; write the value out in full")
 
 
 def validate_entry(data: dict, marks: _Marks, display: str) -> tuple[Entry | None, list[Problem]]:
@@ -425,43 +438,48 @@ def load_bestiary(entries_dir: Path, selectors: typing.Sequence[str] = ()) -> Be
     """
     loaded: dict[str, Loaded] = {}
     problems: list[Problem] = []
-    seen: dict[str, Loaded] = {}
+    in_folder: list[Loaded] = []
     for path in _entry_files(entries_dir):
         item = load_entry(path)
-        if item.slug in seen:
-            item.problems.append(Problem(item.display, 1, 1, "", f"slug {item.slug!r} is "
-                                 f"already used by {seen[item.slug].display}; rename one file"))
-        seen.setdefault(item.slug, item)
-        loaded.setdefault(item.slug, item)
-    known = sorted(loaded)
-    selected: list[Loaded] = []
-    for selector in selectors or known:
-        if selector in loaded and not Path(selector).suffix:
-            selected.append(loaded[selector])
-            continue
-        path = _resolve(selector, entries_dir)
-        if path is None or not path.exists():
-            close = difflib.get_close_matches(selector, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(Problem(selector, 0, 0, "", f"no such entry{hint}"))
-            continue
-        resolved = path.resolve()
-        same = next((i for i in loaded.values() if i.path.resolve() == resolved), None)
-        if same is not None:
-            selected.append(same)
-            continue
-        item = load_entry(path)
         if item.slug in loaded:
-            item.problems.append(Problem(item.display, 1, 1, "", f"slug {item.slug!r} is already "
-                                 f"used by {loaded[item.slug].display}; rename one file"))
-        else:
-            loaded[item.slug] = item
-        selected.append(item)
+            item.problems.append(Problem(item.display, 1, 1, "", f"slug {item.slug!r} is "
+                                 f"already used by {loaded[item.slug].display}; rename one file"))
+        loaded.setdefault(item.slug, item)
+        in_folder.append(item)
+    selected: list[Loaded] = [] if selectors else in_folder
+    for selector in selectors:
+        item = _select(selector, entries_dir, loaded, problems)
+        if item is not None and item not in selected:
+            selected.append(item)
     for item in selected:
         item.problems.extend(_check_related(item, loaded))
         problems.extend(item.problems)
     problems.sort(key=lambda p: (p.path, p.line, p.column))
     return Bestiary(entries_dir, loaded, selected, problems)
+
+
+def _select(selector: str, entries_dir: Path, loaded: dict[str, Loaded],
+            problems: list[Problem]) -> Loaded | None:
+    """The entry a command-line ENTRY names: a slug of the folder, or a file anywhere."""
+    if selector in loaded and not Path(selector).suffix:
+        return loaded[selector]
+    path = _resolve(selector, entries_dir)
+    if path is None or not path.exists():
+        close = difflib.get_close_matches(selector, sorted(loaded), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        problems.append(Problem(selector, 0, 0, "", f"no such entry{hint}"))
+        return None
+    resolved = path.resolve()
+    same = next((i for i in loaded.values() if i.path.resolve() == resolved), None)
+    if same is not None:
+        return same
+    item = load_entry(path)
+    if item.slug in loaded:
+        item.problems.append(Problem(item.display, 1, 1, "", f"slug {item.slug!r} is already "
+                             f"used by {loaded[item.slug].display}; rename one file"))
+    else:
+        loaded[item.slug] = item
+    return item
 
 
 def _check_related(item: Loaded, loaded: dict[str, Loaded]) -> list[Problem]:

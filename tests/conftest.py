@@ -1,0 +1,95 @@
+"""Shared fixtures: the project, a warm renderer, the seed's dossier, scratch projects."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from printshop.config import load_project
+from printshop.load import MODELINE, load_bestiary
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SEED = "junior-ai-ml-model-training-assistant"
+FAILURES = ROOT / "tests" / "failures"
+
+
+@contextlib.contextmanager
+def no_render_warnings():
+    """Fail if WeasyPrint (or printshop) warned while rendering (a lost font, a bad CSS rule)."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    handler = Keep(level=logging.WARNING)
+    loggers = [logging.getLogger(name) for name in ("weasyprint", "printshop")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    assert not records, [r.getMessage() for r in records]
+
+
+@pytest.fixture(scope="session")
+def project():
+    return load_project(ROOT)
+
+
+@pytest.fixture(scope="session")
+def bestiary(project):
+    return load_bestiary(project.entries_dir)
+
+
+@pytest.fixture(scope="session")
+def renderer(project):
+    from printshop.dossier import Dossiers
+
+    return Dossiers(project)
+
+
+@pytest.fixture(scope="session")
+def seed_pdf(renderer, bestiary) -> bytes:
+    item = bestiary.loaded[SEED]
+    with no_render_warnings():
+        return renderer.pdf(item, bestiary)
+
+
+def seed_data() -> dict:
+    """The seed entry as plain data, to vary in tests."""
+    return yaml.safe_load((ROOT / "entries" / f"{SEED}.yaml").read_text(encoding="utf-8"))
+
+
+class Scratch:
+    """A throwaway project: the real config, layouts and fonts, its own entries."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.entries = root / "entries"
+        self.entries.mkdir(parents=True)
+        shutil.copy(ROOT / "printshop.toml", root / "printshop.toml")
+
+    def write(self, slug: str, data: dict | str) -> Path:
+        text = data if isinstance(data, str) else MODELINE + "\n" + yaml.safe_dump(
+            data, allow_unicode=True, sort_keys=False, width=1000)
+        path = self.entries / f"{slug}.yaml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    @property
+    def project(self):
+        return load_project(self.root)
+
+
+@pytest.fixture
+def scratch(tmp_path) -> Scratch:
+    return Scratch(tmp_path / "project")

@@ -1,0 +1,104 @@
+"""What a reader of a PDF sees: text per page, outline, metadata, fonts, pixels."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pikepdf
+import pypdfium2 as pdfium
+from fontTools.ttLib import TTFont
+from PIL import Image, ImageChops
+
+
+def page_texts(data: bytes) -> list[str]:
+    document = pdfium.PdfDocument(data)
+    try:
+        return [page.get_textpage().get_text_range() for page in document]
+    finally:
+        document.close()
+
+
+def squash(text: str) -> str:
+    """Text with line breaks, hyphenation points and runs of spaces folded, for searching."""
+    # PDFium marks a hyphen that ends a line as U+FFFE: it is the word's own hyphen.
+    text = text.replace("\ufffe", "-").replace("-\r\n", "-")
+    return " ".join(text.replace("\r", " ").replace("\n", " ").split())
+
+
+def outline(data: bytes) -> list[tuple[int, str]]:
+    """(level, title) of every bookmark, depth first."""
+    result = []
+    with pikepdf.open(io.BytesIO(data)) as pdf, pdf.open_outline() as tree:
+        def walk(items, level):
+            for item in items:
+                result.append((level, item.title))
+                walk(item.children, level + 1)
+        walk(tree.root, 1)
+    return result
+
+
+def metadata(data: bytes) -> dict[str, str]:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        info = {str(k)[1:]: str(v) for k, v in pdf.docinfo.items()}
+        if "/Lang" in pdf.Root:
+            info["Lang"] = str(pdf.Root.Lang)
+        info["pages"] = str(len(pdf.pages))
+        box = pdf.pages[0].mediabox
+        info["mediabox"] = ",".join(f"{float(v):.1f}" for v in box)
+        return info
+
+
+def embedded_fonts(data: bytes) -> dict[str, str]:
+    """BaseFont name -> family name inside the embedded font program."""
+    fonts = {}
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            for _, font in page.Resources.get("/Font", {}).items():
+                descendants = font.get("/DescendantFonts")
+                target = descendants[0] if descendants is not None else font
+                descriptor = target.get("/FontDescriptor")
+                stream = None
+                if descriptor is not None:
+                    stream = descriptor.get("/FontFile2") or descriptor.get("/FontFile3")
+                family = ""
+                if stream is not None:
+                    family = TTFont(io.BytesIO(stream.read_bytes()))["name"].getDebugName(1) or ""
+                fonts[str(font.BaseFont)] = family
+    return fonts
+
+
+def render_page(data: bytes, index: int = 0, dpi: int = 50) -> Image.Image:
+    document = pdfium.PdfDocument(data)
+    try:
+        bitmap = document[index].render(scale=dpi / 72)
+        return bitmap.to_pil().convert("RGB")
+    finally:
+        document.close()
+
+
+def compare_images(actual: Image.Image, expected_path: Path, failures: Path, name: str,
+                   tolerance: int = 48, max_fraction: float = 0.005) -> None:
+    """Assert ``actual`` matches the golden PNG: at most ``max_fraction`` of pixels
+    differ by more than ``tolerance`` in any channel. On failure the actual,
+    expected and difference images are written to ``failures/``."""
+    expected = Image.open(expected_path).convert("RGB")
+    problem = None
+    if actual.size != expected.size:
+        problem = f"size {actual.size} != expected {expected.size}"
+    else:
+        diff = ImageChops.difference(actual, expected).convert("L")
+        mask = diff.point(lambda v: 255 if v > tolerance else 0)
+        bad = mask.histogram()[255]
+        fraction = bad / (actual.width * actual.height)
+        if fraction > max_fraction:
+            box = mask.getbbox()
+            problem = (f"{bad} pixels ({fraction:.2%}) differ by more than {tolerance}; "
+                       f"first differing region {box}")
+    if problem:
+        failures.mkdir(parents=True, exist_ok=True)
+        actual.save(failures / f"{name}-actual.png")
+        expected.save(failures / f"{name}-expected.png")
+        if actual.size == expected.size:
+            ImageChops.difference(actual, expected).save(failures / f"{name}-diff.png")
+        raise AssertionError(f"{name}: {problem}; see {failures}/{name}-*.png")
