@@ -170,7 +170,8 @@ def load_project(root: Path | None = None) -> Project:
         config = Config.model_validate(data)
     except ValidationError as error:
         lines = [
-            f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            f"{path}: {'.'.join(str(p) for p in e['loc'])}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
             for e in error.errors()
         ]
         raise ConfigError("\n".join(lines)) from None

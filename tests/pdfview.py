@@ -102,3 +102,22 @@ def compare_images(actual: Image.Image, expected_path: Path, failures: Path, nam
         if actual.size == expected.size:
             ImageChops.difference(actual, expected).save(failures / f"{name}-diff.png")
         raise AssertionError(f"{name}: {problem}; see {failures}/{name}-*.png")
+
+
+def chars_outside(data: bytes, margin_pt: float) -> list[tuple[int, str]]:
+    """(page, character) of every visible character outside the page's side margins."""
+    outside = []
+    document = pdfium.PdfDocument(data)
+    try:
+        for number, page in enumerate(document, 1):
+            text = page.get_textpage()
+            width = page.get_width()
+            for index in range(text.count_chars()):
+                left, _, right, _ = text.get_charbox(index)
+                if right - left < 0.01:
+                    continue  # line ends and other zero-width marks
+                if left < margin_pt - 1 or right > width - margin_pt + 1:
+                    outside.append((number, text.get_text_range(index, 1)))
+    finally:
+        document.close()
+    return outside

@@ -169,3 +169,29 @@ def test_a_range_salary_hourly_and_no_org_chart(scratch, monkeypatch):
     assert "$16–$21 PER HOUR" in text
     assert "LOW RISK" in text, "the band label comes from the configured bands"
     assert "VP of AI Transformation" not in text
+
+
+def test_long_words_wrap_inside_the_page(scratch):
+    """A 280-letter word in every kind of box, and a 8,400-letter one, stay on the page."""
+    from printshop.dossier import Dossiers
+    from printshop.load import load_bestiary
+    from pdfview import chars_outside
+
+    word = "Supercalifragilistic" * 14
+    data = seed_data()
+    data["title"] = "The " + word
+    data["aliases"][0] = word
+    data["org_chart"]["peers"][0] = word
+    data["metrics"][0]["name"] = word
+    data["weaponry"][0]["description"] = word * 30
+    data["day_log"][0]["title"] = word
+    data["related"][0]["title"] = word
+    data["burn_ward"][0]["source"] = word
+    data["salary"]["amount"] = 999_999_999
+    scratch.write("long-words", data)
+    project = scratch.project
+    bestiary = load_bestiary(project.entries_dir)
+    with no_render_warnings():
+        pdf = Dossiers(project).pdf(bestiary.loaded["long-words"], bestiary)
+    assert chars_outside(pdf, margin_pt=18 * 72 / 25.4) == []
+    assert word[:40] in squash(" ".join(page_texts(pdf))).replace(" ", "")
