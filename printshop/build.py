@@ -46,14 +46,14 @@ def dossiers(
     valid = bestiary.valid
     if not valid:
         return outcome
-    from .dossier import Dossiers
+    from .dossier import PDF_OPTIONS, Dossiers
 
     renderer = Dossiers(project, paper)
     for item in valid:
         path = target(folder, f"{item.slug}.pdf")
         try:
             document = renderer.render(item, bestiary)
-            write_atomic(path, document.write_pdf())
+            write_atomic(path, document.write_pdf(**PDF_OPTIONS))
         except PrintshopError as error:
             outcome.failures.append(f"{item.display}: {error.message}")
             continue

@@ -17,31 +17,44 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .errors import RenderError
+
 FONT_SUFFIXES = (".ttf", ".otf", ".woff", ".woff2")
 LOGGER = logging.getLogger("printshop")
 
 
-def _cache_root() -> Path:
+def _cache_roots() -> list[Path]:
+    """Where a fontconfig file may go: the user's cache, else the temporary folder."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "printshop"
+    return [Path(base) / "printshop", Path(tempfile.gettempdir()) / f"printshop-{os.getuid()}"]
 
 
 def fontconfig_file(fonts_dir: Path) -> Path:
     """Write (once) a fontconfig file that knows only the fonts in ``fonts_dir``."""
     fonts_dir = fonts_dir.resolve()
     key = hashlib.sha256(str(fonts_dir).encode()).hexdigest()[:16]
-    folder = _cache_root() / f"fontconfig-{key}"
+    for root in _cache_roots():
+        try:
+            return _write_conf(root / f"fontconfig-{key}", fonts_dir)
+        except OSError:
+            continue
+    raise RenderError("cannot write a fontconfig file: neither ~/.cache nor the temporary "
+                      "folder is writable")
+
+
+def _write_conf(folder: Path, fonts_dir: Path) -> Path:
     conf = folder / "fonts.conf"
     text = (
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
         f"<fontconfig>\n  <dir>{_xml(str(fonts_dir))}</dir>\n"
         f"  <cachedir>{_xml(str(folder / 'cache'))}</cachedir>\n</fontconfig>\n"
     )
-    if not conf.is_file() or conf.read_text(encoding="utf-8") != text:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, encoding="utf-8") as tmp:
-            tmp.write(text)
-        os.replace(tmp.name, conf)
+    if conf.is_file() and conf.read_text(encoding="utf-8") == text:
+        return conf
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, encoding="utf-8") as tmp:
+        tmp.write(text)
+    os.replace(tmp.name, conf)
     return conf
 
 

@@ -195,3 +195,25 @@ def test_long_words_wrap_inside_the_page(scratch):
         pdf = Dossiers(project).pdf(bestiary.loaded["long-words"], bestiary)
     assert chars_outside(pdf, margin_pt=18 * 72 / 25.4) == []
     assert word[:40] in squash(" ".join(page_texts(pdf))).replace(" ", "")
+
+
+def test_tagged_pdf_gives_the_gauge_alt_text(seed_pdf):
+    import io
+
+    import pikepdf
+
+    alts = []
+    with pikepdf.open(io.BytesIO(seed_pdf)) as pdf:
+        assert pdf.Root.MarkInfo.Marked
+        stack = [pdf.Root.StructTreeRoot]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, pikepdf.Dictionary):
+                if "/Alt" in node:
+                    alts.append(str(node.Alt))
+                kids = node.get("/K")
+                if kids is not None:
+                    stack.extend(kids if isinstance(kids, pikepdf.Array) else [kids])
+            elif isinstance(node, pikepdf.Array):
+                stack.extend(node)
+    assert "Flight-risk gauge: 85%, HIGH RISK" in alts
