@@ -60,3 +60,49 @@ def dossiers(
         LOGGER.info("wrote %s (%d pages)", path, len(document.pages))
         outcome.written.append(path)
     return outcome
+
+
+def cards(
+    project: Project,
+    selectors: Sequence[str] = (),
+    presets: Sequence[str] = (),
+    fmt: str = "png",
+    scale: int = 1,
+    output: Path | None = None,
+) -> Outcome:
+    """Draw share cards for each valid selected entry, with alt text and meta tags."""
+    from .cards import Cards, alt_text, encode, meta_snippet
+
+    bestiary = check(project, selectors)
+    outcome = Outcome(problems=list(bestiary.problems))
+    renderer = Cards(project)
+    names = list(presets) or list(renderer.presets)
+    unknown = [name for name in names if name not in renderer.presets]
+    if unknown:
+        raise PrintshopError(f"unknown preset {', '.join(unknown)}; choose from "
+                             f"{', '.join(renderer.presets)} (or add one to printshop.toml)")
+    folder = (output or project.output_dir) / "cards"
+    for item in bestiary.valid:
+        alt = alt_text(item, project.config)
+        meta = None
+        for name in names:
+            card = renderer.render(item, name, scale)
+            encoded = encode(card, fmt)
+            filename = f"{item.slug}-{name}.{encoded.extension}"
+            if encoded.note:
+                LOGGER.warning("%s: %s", filename, encoded.note)
+            try:
+                write_atomic(target(folder, filename), encoded.data)
+            except PrintshopError as error:
+                outcome.failures.append(f"{item.display}: {error.message}")
+                continue
+            outcome.written.append(folder / filename)
+            if meta is None or name == "og":
+                meta = meta_snippet(item, project.config, filename, card.image.size, alt)
+        try:
+            write_atomic(target(folder, f"{item.slug}.alt.txt"), (alt + "\n").encode())
+            if meta:
+                write_atomic(target(folder, f"{item.slug}.meta.html"), meta.encode())
+        except PrintshopError as error:
+            outcome.failures.append(f"{item.display}: {error.message}")
+    return outcome

@@ -94,24 +94,51 @@ def dossier(project, entries: tuple[str, ...], output: Path | None, paper: str |
     _finish(outcome, "dossier")
 
 
+@main.command(help="Draw social share cards into OUTPUT/cards, with alt text and meta tags. "
+              + ENTRY_HELP)
+@click.argument("entries", nargs=-1)
+@click.option("--preset", "presets", multiple=True,
+              help="og, square, portrait, story or one from printshop.toml (repeatable; "
+                   "default: all).")
+@click.option("--format", "fmt", type=click.Choice(["png", "jpeg", "webp"]), default="png",
+              show_default=True)
+@click.option("--scale", type=click.Choice(["1", "2"]), default="1", show_default=True,
+              help="Pixel density: 2 for high-density screens.")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: output/ from printshop.toml).")
+@click.pass_obj
+def cards(project, entries, presets, fmt, scale, output) -> None:
+    from . import build
+
+    outcome = build.cards(project, entries, presets, fmt, int(scale), output)
+    _finish(outcome, "card file")
+
+
 @main.command(name="build")
 @click.pass_obj
 def build_command(project) -> None:
-    """Build every output of every entry into output/ (for now: the dossiers)."""
+    """Build every output of every entry into output/: dossiers and cards."""
     from . import build
 
-    outcome = build.dossiers(project)
-    _finish(outcome, "dossier")
+    stages = [(build.dossiers(project), "dossier"), (build.cards(project), "card file")]
+    for outcome, noun in stages:
+        _finish(outcome, noun, last=False)
+    _report(stages[0][0].problems)  # every stage loads the same entries
+    failed = sum(len(outcome.failures) for outcome, _ in stages)
+    if failed:
+        raise EntryError(f"{failed} output(s) failed")
 
 
-def _finish(outcome, noun: str) -> None:
+def _finish(outcome, noun: str, last: bool = True) -> None:
+    """Say what was written; with ``last``, fail if anything went wrong."""
     for failure in outcome.failures:
         click.echo(f"error: {failure}", err=True)
     count = len(outcome.written)
     click.echo(f"{count} {noun}{'' if count == 1 else 's'} written", err=not outcome.ok)
-    _report(outcome.problems)
-    if outcome.failures:
-        raise EntryError(f"{len(outcome.failures)} {noun}(s) failed")
+    if last:
+        _report(outcome.problems)
+        if outcome.failures:
+            raise EntryError(f"{len(outcome.failures)} {noun}(s) failed")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,9 +68,9 @@ class Band(_Strict):
 
 
 DEFAULT_BANDS = (
-    Band(upto=24, label="LOW RISK", colour="#2e7d4f"),
-    Band(upto=49, label="MODERATE RISK", colour="#8a6a00"),
-    Band(upto=74, label="ELEVATED RISK", colour="#b4500f"),
+    Band(upto=24, label="LOW RISK", colour="#2a744a"),
+    Band(upto=49, label="MODERATE RISK", colour="#836400"),
+    Band(upto=74, label="ELEVATED RISK", colour="#ad4c0e"),
     Band(upto=100, label="HIGH RISK", colour="#b3121f"),
 )
 
@@ -95,12 +95,36 @@ class Folders(_Strict):
     output: str = "output"
 
 
+class CustomPreset(_Strict):
+    """A share-card preset of the project's own: a size, and the parts to show."""
+
+    size: tuple[int, int] = Field(description="Width and height in pixels.")
+    layout: str | None = Field(
+        default=None, description="Built-in layout to scale; by default the nearest in shape."
+    )
+    parts: list[str] | None = Field(default=None, description="Text parts to show; default all.")
+
+    @model_validator(mode="after")
+    def _sane_size(self) -> CustomPreset:
+        if not all(200 <= side <= 4096 for side in self.size):
+            raise ValueError(f"size must be 200-4096 pixels a side, got {list(self.size)}")
+        return self
+
+
+class CardSettings(_Strict):
+    base_url: str = Field(
+        default="", description="Prefix of og:image URLs in the meta snippets (e.g. https://...)."
+    )
+    presets: dict[str, CustomPreset] = Field(default_factory=dict)
+
+
 class Config(_Strict):
     publication: Publication = Publication()
     colours: Colours = Colours()
     flight_risk: FlightRiskBands = FlightRiskBands()
     print: Print = Print()
     folders: Folders = Folders()
+    cards: CardSettings = CardSettings()
 
     def band_for(self, percent: int) -> Band:
         """The flight-risk band a percentage falls in."""

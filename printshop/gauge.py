@@ -55,33 +55,6 @@ class Gauge:
     label_anchor: Point  # where the band label is written (centred)
     label_size: float
 
-    def scaled(self, factor: float) -> Gauge:
-        """The same gauge with every length multiplied (for drawing at a given pixel size)."""
-
-        def pts(points: Sequence[Point]) -> tuple[Point, ...]:
-            return tuple((x * factor, y * factor) for x, y in points)
-
-        return Gauge(
-            width=self.width * factor,
-            height=self.height * factor,
-            centre=(self.centre[0] * factor, self.centre[1] * factor),
-            radius=self.radius * factor,
-            percent=self.percent,
-            label=self.label,
-            colour=self.colour,
-            bands=tuple(
-                BandArc(b.low, b.high, b.label, b.colour, pts(b.outline), b.active)
-                for b in self.bands
-            ),
-            ticks=tuple(pts(t) for t in self.ticks),  # type: ignore[misc]
-            needle=pts(self.needle),
-            hub_radius=self.hub_radius * factor,
-            value_anchor=pts([self.value_anchor])[0],
-            value_size=self.value_size * factor,
-            label_anchor=pts([self.label_anchor])[0],
-            label_size=self.label_size * factor,
-        )
-
 
 def angle_of(percent: float) -> float:
     """The dial angle in radians (pi at 0 %, 0 at 100 %)."""

@@ -7,8 +7,17 @@ import logging
 import shutil
 from pathlib import Path
 
+import os
+
 import pytest
 import yaml
+from hypothesis import settings
+
+# Property tests: a bounded run in CI; `HYPOTHESIS_PROFILE=long make test` for a
+# longer local search.
+settings.register_profile("ci", max_examples=25, derandomize=True)
+settings.register_profile("long", max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 from printshop.config import load_project
 from printshop.load import MODELINE, load_bestiary

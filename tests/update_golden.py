@@ -15,6 +15,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 from conftest import SEED  # noqa: E402
 from pdfview import render_page  # noqa: E402
 
+from printshop.cards import Cards  # noqa: E402
 from printshop.config import load_project  # noqa: E402
 from printshop.dossier import Dossiers  # noqa: E402
 from printshop.load import load_bestiary  # noqa: E402
@@ -29,6 +30,11 @@ def main() -> None:
     for index in (0, 1):
         path = golden / f"dossier-p{index + 1}.png"
         render_page(pdf, index, dpi=50).save(path, optimize=True)
+        print("wrote", path)
+    cards = Cards(project)
+    for preset in ("og", "square", "portrait", "story"):
+        path = golden / f"card-{preset}.png"
+        cards.render(bestiary.loaded[SEED], preset).image.save(path, optimize=True)
         print("wrote", path)
 
 
