@@ -16,6 +16,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_dossier.py
+	$(BIN)/python benchmarks/bench_cards.py
 
 install: $(STAMP)
 
@@ -26,4 +27,4 @@ $(STAMP):
 	rm -f $(VENV)/.installed-* && touch $@
 
 clean:
-	rm -rf $(VENV) output/dossiers
+	rm -rf $(VENV) output/dossiers output/cards
