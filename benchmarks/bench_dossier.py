@@ -58,7 +58,7 @@ def main() -> None:
 
     def plain():
         HTML(string=html, base_url=base_url, url_fetcher=renderer.fetcher).write_pdf(
-            stylesheets=renderer.stylesheets, font_config=renderer.font_config)
+            stylesheets=renderer.stylesheets, font_config=renderer.press.font_config)
 
     def printshop_all():
         fresh = load_bestiary(project.entries_dir, [SEED])
@@ -86,10 +86,12 @@ def main() -> None:
             "from weasyprint import HTML, CSS\n"
             "from weasyprint.text.fonts import FontConfiguration\n"
             "fc = FontConfiguration()\n"
-            "css = [CSS(filename=%r, font_config=fc), CSS(filename=%r, font_config=fc)]\n"
+            "css = [CSS(filename=%r, font_config=fc), CSS(filename=%r, font_config=fc),\n"
+            "       CSS(filename=%r, font_config=fc)]\n"
             "HTML(filename=%r, base_url=%r).write_pdf(%r, stylesheets=css, font_config=fc)\n"
         ) % (str(ROOT), str(project.fonts_dir), str(project.layouts_dir / "fonts.css"),
-             str(project.layouts_dir / "dossier.css"), str(html_file), base_url,
+             str(project.layouts_dir / "record.css"), str(project.layouts_dir / "dossier.css"),
+             str(html_file), base_url,
              str(Path(out) / "plain.pdf"))
         plain_cold = process_time([sys.executable, "-c", plain_cold_code],
                                   max(3, repeat // 2), env)

@@ -118,6 +118,17 @@ class CardSettings(_Strict):
     presets: dict[str, CustomPreset] = Field(default_factory=dict)
 
 
+class BookSettings(_Strict):
+    filename: str = Field(default="bestiary.pdf", pattern=r"^[A-Za-z0-9._-]+\.pdf$")
+    subtitle: str = "A Field Guide to the Roles of Corporate Life"
+    order: Literal["title", "slug", "flight_risk", "salary"] | list[str] = Field(
+        default="title", description="How entries are ordered, or a list of slugs."
+    )
+    foreword: str | None = Field(
+        default=None, description="A Markdown file of the project, printed before the contents."
+    )
+
+
 class Config(_Strict):
     publication: Publication = Publication()
     colours: Colours = Colours()
@@ -125,6 +136,7 @@ class Config(_Strict):
     print: Print = Print()
     folders: Folders = Folders()
     cards: CardSettings = CardSettings()
+    book: BookSettings = BookSettings()
 
     def band_for(self, percent: int) -> Band:
         """The flight-risk band a percentage falls in."""

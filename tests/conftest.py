@@ -74,8 +74,17 @@ def seed_pdf(renderer, bestiary) -> bytes:
 
 
 def seed_data() -> dict:
-    """The seed entry as plain data, to vary in tests."""
-    return yaml.safe_load((ROOT / "entries" / f"{SEED}.yaml").read_text(encoding="utf-8"))
+    """The seed entry as plain data, to vary in tests.
+
+    Related roles are given by title, so the entry stands alone in a scratch
+    project that lacks the other entries.
+    """
+    data = yaml.safe_load((ROOT / "entries" / f"{SEED}.yaml").read_text(encoding="utf-8"))
+    for related in data["related"]:
+        if "slug" in related:
+            path = ROOT / "entries" / f"{related.pop('slug')}.yaml"
+            related["title"] = yaml.safe_load(path.read_text(encoding="utf-8"))["title"]
+    return data
 
 
 class Scratch:

@@ -57,7 +57,9 @@ def test_every_field_of_the_seed_is_printed(bestiary, text):
     expected += [p.illusion for p in entry.jd_autopsy] + [p.translation for p in entry.jd_autopsy]
     expected += [s.title for s in entry.day_log] + [s.description for s in entry.day_log]
     expected += [c.quote for c in entry.burn_ward]
-    expected += [r.title for r in entry.related] + [r.description for r in entry.related]
+    expected += [bestiary.title_of(r.slug) for r in entry.related]
+    expected += [r.description for r in entry.related]
+    expected += [f"File record {r.slug}".upper() for r in entry.related]
     upper = text.upper()
     missing = [e for e in expected if squash(e).upper() not in upper]
     assert not missing

@@ -74,8 +74,11 @@ def test_seed_entry_is_valid_and_complete(bestiary):
     assert len(entry.metrics) == 3 and len(entry.weaponry) == 3
     assert [s.start for s in entry.day_log] == ["10:00", "13:00", "15:00"]
     assert [c.source for c in entry.burn_ward] == [None, "teamblind.com", "r/cscareerquestions"]
-    assert [(r.title, r.match) for r in entry.related] == [
-        ("Lead Backend Data Procurement Analyst", 98), ("Enterprise Architect", 91), ("SDET", 84)]
+    assert [(r.slug, r.match) for r in entry.related] == [
+        ("lead-backend-data-procurement-analyst", 98), ("enterprise-architect", 91),
+        ("sdet", 84)]
+    assert [bestiary.title_of(r.slug) for r in entry.related] == [
+        "Lead Backend Data Procurement Analyst", "Enterprise Architect", "SDET"]
     assert len(entry.jd_autopsy) == 3 and entry.encounter[0].situation == "If engaged"
 
 
