@@ -106,3 +106,26 @@ def cards(
         except PrintshopError as error:
             outcome.failures.append(f"{item.display}: {error.message}")
     return outcome
+
+
+def book(project: Project, output: Path | None = None, options=None) -> Outcome:
+    """Print every valid entry as one book PDF; invalid ones are left out, and said so."""
+    from .book import Book, book_path
+
+    bestiary = check(project)
+    outcome = Outcome(problems=list(bestiary.problems))
+    left_out = [item.display for item in bestiary.selected if not item.ok]
+    if left_out:
+        LOGGER.warning("the book leaves out %d entr%s with errors: %s", len(left_out),
+                       "y" if len(left_out) == 1 else "ies", ", ".join(left_out))
+    if not bestiary.valid:
+        outcome.failures.append("no valid entries: the book was not printed")
+        return outcome
+    printer = Book(project, options)
+    laid_out = printer.render(bestiary)
+    path = book_path(project, output)
+    write_atomic(target(path.parent, path.name), printer.pdf(laid_out))
+    LOGGER.info("wrote %s (%d pages, %d specimens)", path, len(laid_out.document.pages),
+                len(laid_out.records))
+    outcome.written.append(path)
+    return outcome

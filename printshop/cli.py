@@ -114,13 +114,34 @@ def cards(project, entries, presets, fmt, scale, output) -> None:
     _finish(outcome, "card file")
 
 
+@main.command(help="Print the whole bestiary as one book: OUTPUT/book/bestiary.pdf.")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: output/ from printshop.toml).")
+@click.option("--paper", type=click.Choice(["a4", "letter", "a5", "trade"]),
+              help="Paper size; trade is 6x9 in (default from config).")
+@click.option("--bleed", metavar="LENGTH", help="Bleed around the trim, e.g. 3mm or 0.125in.")
+@click.option("--marks", is_flag=True, help="Crop and registration marks (adds bleed if none).")
+@click.option("--pdf-variant", type=click.Choice(["pdf/a-2b", "pdf/a-3b", "pdf/a-3u", "pdf/ua-1",
+                                                  "pdf/ua-2"]),
+              help="Write a PDF/A (archive) or PDF/UA (accessible) variant.")
+@click.pass_obj
+def book(project, output, paper, bleed, marks, pdf_variant) -> None:
+    from . import build
+    from .book import BookOptions
+
+    options = BookOptions(paper=paper or project.config.print.paper, bleed=bleed, marks=marks,
+                          pdf_variant=pdf_variant)
+    _finish(build.book(project, output, options), "book")
+
+
 @main.command(name="build")
 @click.pass_obj
 def build_command(project) -> None:
-    """Build every output of every entry into output/: dossiers and cards."""
+    """Build every output of every entry into output/: dossiers, cards and the book."""
     from . import build
 
-    stages = [(build.dossiers(project), "dossier"), (build.cards(project), "card file")]
+    stages = [(build.dossiers(project), "dossier"), (build.cards(project), "card file"),
+              (build.book(project), "book")]
     for outcome, noun in stages:
         _finish(outcome, noun, last=False)
     _report(stages[0][0].problems)  # every stage loads the same entries

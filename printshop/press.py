@@ -40,7 +40,8 @@ def theme_css(project: Project, paper: str | None = None) -> str:
     colours = project.config.colours.model_dump()
     lines = "".join(f"--{name}: {value};" for name, value in colours.items())
     size = PAPER[paper or project.config.print.paper]
-    return f":root {{{lines}}}\n@page {{ size: {size}; }}\n"
+    paper_colour = colours["paper"]
+    return f":root {{{lines}}}\n@page {{ size: {size}; background: {paper_colour}; }}\n"
 
 
 class Press:
