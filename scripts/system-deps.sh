@@ -5,6 +5,7 @@
 #                         and the same bytes everywhere (without it WeasyPrint
 #                         falls back to fontTools)
 #   python3-venv          Debian's python3 lacks ensurepip without it
+#   qpdf                  the tests run `qpdf --check` on every PDF
 # Installs them when run as root with apt-get; otherwise says what to install.
 set -u
 missing=""
@@ -13,6 +14,7 @@ have_lib libpango-1.0.so.0 || missing="$missing libpango-1.0-0"
 have_lib libpangoft2-1.0.so.0 || missing="$missing libpangoft2-1.0-0"
 have_lib libharfbuzz-subset.so.0 || missing="$missing libharfbuzz-subset0"
 ${PYTHON:-python3} -c "import ensurepip, venv" 2>/dev/null || missing="$missing python3-venv"
+command -v qpdf >/dev/null 2>&1 || missing="$missing qpdf"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "printshop: installing system packages:$missing"
@@ -26,5 +28,6 @@ echo "printshop: missing system packages:$missing" >&2
 echo "  install them with: sudo apt-get install$missing" >&2
 case "$missing" in
     *libpango*|*python3-venv*) exit 1 ;;  # cannot work without these
-    *) echo "  (continuing: output is correct, but rendering is about 4x slower)" >&2 ;;
+    *) echo "  (continuing: without libharfbuzz-subset0 rendering is about 4x slower;" >&2
+       echo "   without qpdf the PDF structure tests fail)" >&2 ;;
 esac

@@ -121,3 +121,58 @@ def chars_outside(data: bytes, margin_pt: float) -> list[tuple[int, str]]:
     finally:
         document.close()
     return outside
+
+
+def links(data: bytes) -> list[dict]:
+    """Every internal link: its page, the text under it, and the page it lands on."""
+    found = []
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        page_of = {page.obj.objgen: i for i, page in enumerate(pdf.pages)}
+        names = pikepdf.NameTree(pdf.Root.Names.Dests) if "/Names" in pdf.Root else {}
+        boxes = []
+        for index, page in enumerate(pdf.pages):
+            for annot in page.obj.get("/Annots", []):
+                if annot.get("/Subtype") != "/Link":
+                    continue
+                dest = annot.get("/Dest")
+                if dest is None and "/A" in annot:
+                    dest = annot.A.get("/D")
+                if isinstance(dest, pikepdf.String):
+                    dest = names[str(dest)]
+                target = page_of[dest[0].objgen] if dest is not None else None
+                boxes.append((index, [float(v) for v in annot.Rect], target))
+    document = pdfium.PdfDocument(data)
+    try:
+        for index, (left, bottom, right, top), target in boxes:
+            text = document[index].get_textpage().get_text_bounded(left, bottom, right, top)
+            found.append({"page": index, "text": squash(text), "target": target})
+    finally:
+        document.close()
+    return found
+
+
+def page_labels(data: bytes) -> list[str]:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return [pikepdf.Page(page).label for page in pdf.pages]
+
+
+def page_boxes(data: bytes, index: int) -> dict[str, list[float]]:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        page = pdf.pages[index].obj
+        return {name: [round(float(v), 2) for v in page[f"/{name}"]]
+                for name in ("MediaBox", "TrimBox", "BleedBox") if f"/{name}" in page}
+
+
+def qpdf_check(data: bytes) -> str:
+    """``qpdf --check`` on the PDF: '' when it passes, else what qpdf said."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    qpdf = shutil.which("qpdf")
+    assert qpdf, "qpdf is installed by scripts/system-deps.sh (Debian package qpdf)"
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(data)
+        handle.flush()
+        done = subprocess.run([qpdf, "--check", handle.name], capture_output=True, text=True)
+    return "" if done.returncode == 0 else done.stdout + done.stderr

@@ -1,0 +1,289 @@
+"""The book as a reader sees it: contents, folios, cross-references, index, outline, links."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+
+import pikepdf
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT, SEED, no_render_warnings
+from pdfview import (links, metadata, outline, page_boxes, page_labels, page_texts, qpdf_check,
+                     squash)
+from printshop.cli import main
+
+
+def print_book(project, options=None, records=None):
+    from printshop.book import Book
+    from printshop.load import load_bestiary
+
+    bestiary = load_bestiary(project.entries_dir)
+    printer = Book(project, options)
+    with no_render_warnings():
+        laid_out = printer.render(bestiary, records(bestiary) if records else None)
+        data = printer.pdf(laid_out)
+    return laid_out, data
+
+
+@pytest.fixture(scope="module")
+def bundled(project):
+    return print_book(project)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    from printshop.config import load_project
+    from printshop.synthetic import write_synthetic
+
+    root = tmp_path_factory.mktemp("synthetic")
+    shutil.copy(ROOT / "printshop.toml", root)
+    write_synthetic(root / "entries", 12, seed=3)
+    return print_book(load_project(root))
+
+
+def starts(laid_out) -> dict[str, int]:
+    """Slug -> physical page index where the record's dossier starts."""
+    return {item.slug: laid_out.anchor_pages[item.slug] + laid_out.front_pages - 1
+            for item in laid_out.records}
+
+
+@pytest.fixture(params=["bundled", "synthetic"])
+def book(request):
+    return request.getfixturevalue(request.param)
+
+
+def test_contents_numbers_are_where_each_dossier_starts(book):
+    laid_out, data = book
+    labels, texts = page_labels(data), page_texts(data)
+    contents = next(i for i, t in enumerate(texts) if squash(t).startswith("CONTENTS"))
+    # WeasyPrint writes one link annotation per box of a link: take the whole lines.
+    toc = [link for link in links(data) if link["page"] == contents]
+    by_title = {}
+    for link in toc:
+        match = re.fullmatch(r"(\w.+?)\s*\.{3,}\s*(\d+)", link["text"])
+        if match:
+            by_title[match[1].strip(" .")] = (int(match[2]), link["target"])
+    assert len(by_title) == len(laid_out.records) + 2
+    for item in laid_out.records:
+        printed, target = by_title[item.entry.title]
+        start = starts(laid_out)[item.slug]
+        assert labels[start] == str(printed), item.slug
+        assert target == start, "the contents line links to the dossier's first page"
+        assert f"FILE RECORD {item.slug.upper()}" in squash(texts[start])
+    appendix = next(i for i, t in enumerate(texts)
+                    if squash(t).startswith("APPENDIX: THE BESTIARY IN CHARTS"))
+    index = next(i for i, t in enumerate(texts) if squash(t).startswith("INDEX"))
+    assert by_title["Appendix: the bestiary in charts"] == (int(labels[appendix]), appendix)
+    assert by_title["Index"] == (int(labels[index]), index)
+
+
+def test_every_dossier_starts_on_a_right_hand_odd_page(book):
+    laid_out, data = book
+    labels = page_labels(data)
+    for slug, start in starts(laid_out).items():
+        assert start % 2 == 0, f"{slug} starts on a left-hand page"  # page 1 is a right page
+        assert int(labels[start]) % 2 == 1
+
+
+def test_page_labels_and_printed_folios(book):
+    laid_out, data = book
+    labels, texts = page_labels(data), page_texts(data)
+    front = laid_out.front_pages
+    assert labels[:front] == ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii"][:front]
+    assert labels[front:] == [str(n) for n in range(1, len(labels) - front + 1)]
+    contents = next(i for i, t in enumerate(texts) if squash(t).startswith("CONTENTS"))
+    assert squash(texts[contents]).endswith(labels[contents]), "the folio printed is the label"
+    for index in range(front, len(texts)):
+        words = squash(texts[index]).split()
+        if words:
+            assert labels[index] in words, (index, words[-5:])
+        else:
+            assert index % 2 == 1, "only left-hand pages are left blank"
+
+
+def test_blank_pages_carry_no_header_or_footer(bundled):
+    laid_out, data = bundled
+    texts = page_texts(data)
+    blanks = [i for i, t in enumerate(texts) if not squash(t)]
+    assert blanks, "the bundled book has blank left pages"
+    assert all(i % 2 == 1 for i in blanks)
+
+
+def test_cross_references_print_and_link_the_right_page(book):
+    laid_out, data = book
+    labels = page_labels(data)
+    start = starts(laid_out)
+    checked = set()
+    for link in links(data):
+        match = re.fullmatch(r"p\. (\d+)", link["text"])
+        if not match:
+            continue
+        assert labels[link["target"]] == match[1]
+        assert link["target"] in start.values()
+        checked.add((link["page"], link["target"]))
+    expected = {(start[item.slug] + n, start[r.slug]) for item in laid_out.records
+                for n in range(8) for r in item.entry.related if r.slug in start}
+    assert checked <= expected
+    assert len(checked) == sum(1 for item in laid_out.records for r in item.entry.related
+                               if r.slug in start)
+
+
+def test_related_not_in_this_edition(project):
+    laid_out, data = print_book(project, records=lambda b: [b.loaded[SEED]])
+    text = squash(" ".join(page_texts(data)))
+    assert text.upper().count("NOT IN THIS EDITION") == 3
+    assert not re.search(r"\bp\. \d", text), "no page references to roles not printed"
+    assert "1 SPECIMEN ·" in text.upper()
+
+
+def test_index_numbers_join_ranges_and_link_where_the_term_is(book):
+    laid_out, data = book
+    labels, texts = page_labels(data), page_texts(data)
+    index_start = next(i for i, t in enumerate(texts) if squash(t).startswith("INDEX"))
+    runs = [l for l in links(data) if l["page"] >= index_start]
+    assert runs
+    for link in runs:
+        match = re.fullmatch(r"(\d+)(?:–(\d+))?", link["text"])
+        assert match, link
+        assert labels[link["target"]] == match[1]
+        if match[2]:
+            assert int(match[2]) > int(match[1])
+    from printshop.book import build_index
+
+    for section in build_index(laid_out.records, laid_out.anchor_pages):
+        for _, terms in section["letters"]:
+            for term in terms:
+                for run in term["runs"]:
+                    for folio in range(run["start"], run["end"] + 1):
+                        page = texts[folio + laid_out.front_pages - 1]
+                        assert squash(term["term"])[:20] in squash(page).replace("- ", "-"), (
+                            term["term"], folio)
+
+
+def test_page_ranges():
+    from printshop.book import page_ranges
+
+    assert page_ranges([12, 13, 14, 3, 9, 4]) == [(3, 4), (9, 9), (12, 14)]
+    assert page_ranges([]) == []
+
+
+def test_outline_holds_front_matter_roles_parts_and_back_matter(bundled):
+    laid_out, data = bundled
+    marks = outline(data)
+    top = [title for level, title in marks if level == 1]
+    titles = [item.entry.title for item in laid_out.records]
+    assert top == ["The Corporate Bestiary", "Colophon", "Contents", *titles,
+                   "Appendix: the bestiary in charts", "Index"]
+    parts = [title for level, title in marks if level == 2 and title.startswith("[")]
+    assert len(parts) == 11 * len(titles)
+
+
+def test_a_record_paginates_the_same_in_the_book_as_alone(synthetic, tmp_path):
+    from printshop.dossier import Dossiers
+    from printshop.load import load_bestiary
+
+    laid_out, data = synthetic
+    project_root = laid_out.records[0].path.parent.parent
+    from printshop.config import load_project
+
+    project = load_project(project_root)
+    bestiary = load_bestiary(project.entries_dir)
+    renderer = Dossiers(project)
+    order = sorted(starts(laid_out).items(), key=lambda kv: kv[1])
+    texts = page_texts(data)
+    for (slug, start), following in zip(order, [*order[1:], (None, None)]):
+        end = following[1] if following[1] is not None else start + 6
+        in_book = len([i for i in range(start, end) if i < len(texts) and squash(texts[i])
+                       and "APPENDIX" not in squash(texts[i])[:40]])
+        alone = len(renderer.render(bestiary.loaded[slug], bestiary).pages)
+        assert in_book == alone, slug
+
+
+def test_metadata_and_reproducible(project, bundled):
+    laid_out, data = bundled
+    info = metadata(data)
+    assert info["Title"] == "The Corporate Bestiary" and info["Author"] == "OTIOSE"
+    assert info["Lang"] == "en"
+    assert print_book(project)[1] == data
+
+
+@pytest.mark.parametrize("paper, size", [("a5", (419.5, 595.3)), ("trade", (432.0, 648.0)),
+                                         ("letter", (612.0, 792.0))])
+def test_paper_sizes(project, paper, size):
+    from printshop.book import BookOptions
+
+    laid_out, data = print_book(project, BookOptions(paper=paper))
+    box = page_boxes(data, 10)["MediaBox"]
+    assert (round(box[2] - box[0], 1), round(box[3] - box[1], 1)) == size
+    assert qpdf_check(data) == ""
+
+
+def test_bleed_and_marks_set_trim_and_bleed_boxes(project):
+    from printshop.book import BookOptions
+
+    laid_out, data = print_book(project, BookOptions(paper="a4", bleed="3mm", marks=True))
+    boxes = page_boxes(data, 10)
+    bleed = 3 * 72 / 25.4
+    media, trim, bleed_box = boxes["MediaBox"], boxes["TrimBox"], boxes["BleedBox"]
+    assert round(trim[2] - trim[0], 1) == 595.3 and round(trim[3] - trim[1], 1) == 841.9
+    assert round(media[2] - media[0], 1) == round(595.28 + 2 * bleed, 1)
+    assert [round(b - t, 1) for b, t in zip(bleed_box[:2], trim[:2])] == [-round(bleed, 1)] * 2
+
+
+@pytest.mark.parametrize("variant", ["pdf/a-3b", "pdf/ua-1"])
+def test_pdf_variants(project, variant):
+    from printshop.book import BookOptions
+
+    laid_out, data = print_book(project, BookOptions(pdf_variant=variant))
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        xmp = pdf.Root.Metadata.read_bytes().decode()
+        if variant.startswith("pdf/a"):
+            assert "pdfaid:part" in xmp and ">3<" in xmp.replace('"3"', ">3<")
+        else:
+            assert "pdfuaid:part" in xmp
+    assert qpdf_check(data) == ""
+
+
+def test_qpdf_check_passes(book, bestiary, renderer):
+    assert qpdf_check(book[1]) == ""
+    assert qpdf_check(renderer.pdf(bestiary.loaded[SEED], bestiary)) == ""
+
+
+def test_book_command(tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["--project", str(ROOT), "book", "--output", str(out),
+                                       "--paper", "a5", "--bleed", "3mm", "--marks"])
+    assert result.exit_code == 0, result.output
+    data = (out / "book" / "bestiary.pdf").read_bytes()
+    assert data.startswith(b"%PDF-") and "TrimBox" in page_boxes(data, 0)
+    result = CliRunner().invoke(main, ["--project", str(ROOT), "book", "--output", str(out),
+                                       "--bleed", "lots"])
+    assert result.exit_code == 1
+    assert "bleed must be a length like 3mm, 0.125in or 9pt, got 'lots'" in result.output
+
+
+def test_foreword_from_markdown_is_front_matter(scratch):
+    import yaml
+
+    from conftest import seed_data
+
+    (scratch.root / "foreword.md").write_text(
+        "# A word first\n\nEvery role here is *real*, in the way **weather** is real.\n\n"
+        "<script>alert(1)</script>\n", encoding="utf-8")
+    config = scratch.root / "printshop.toml"
+    config.write_text(config.read_text() + '\n[book]\nforeword = "foreword.md"\n')
+    scratch.write("role", seed_data())
+    laid_out, data = print_book(scratch.project)
+    texts = [squash(t) for t in page_texts(data)]
+    labels = page_labels(data)
+    foreword = next(i for i, t in enumerate(texts) if t.startswith("FOREWORD"))
+    assert "Every role here is real, in the way weather is real." in texts[foreword]
+    assert "alert(1)" not in texts[foreword] or "<script>" in texts[foreword]
+    assert foreword < laid_out.front_pages and foreword % 2 == 0
+    contents = next(i for i, t in enumerate(texts) if t.startswith("CONTENTS"))
+    assert re.search(rf"Foreword \.+ ?{labels[foreword]}\b", texts[contents])
+    assert ("Foreword" in [title for _, title in outline(data)])
+    assert yaml  # the entry helper writes YAML
