@@ -1,18 +1,35 @@
-"""The build plan: which outputs to make from which entries, and the outcome."""
+"""The build plan: which outputs to make from which entries, what is already up
+to date, who makes them (a process pool), and the outcome.
+
+Single commands (`printshop dossier`, `cards`, `book`) always render what
+they are asked for. `printshop build` plans every output of every entry,
+skips those whose inputs have not changed (a content-hash manifest in
+``output/.printshop/``), and renders the rest in worker processes.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import logging
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
+from . import __version__
 from .config import Project
 from .errors import PrintshopError
-from .load import Bestiary, Problem, load_bestiary
+from .load import Bestiary, Loaded, Problem, load_bestiary
 from .output import target, write_atomic
 
 LOGGER = logging.getLogger("printshop")
+STAGES = ("dossiers", "cards", "book")
+STATE_DIR = ".printshop"
 
 
 @dataclass
@@ -28,84 +45,110 @@ class Outcome:
         return not self.failures and not any(p.severity == "error" for p in self.problems)
 
 
+# ---- Making outputs: one function per kind, shared by the commands and the build ----
+
+def make_dossier(renderer, item: Loaded, bestiary: Bestiary, folder: Path) -> list[Path]:
+    """Render one dossier and write it atomically."""
+    from .press import PDF_OPTIONS
+
+    path = target(folder, f"{item.slug}.pdf")
+    document = renderer.render(item, bestiary)
+    write_atomic(path, document.write_pdf(**PDF_OPTIONS))
+    LOGGER.info("wrote %s (%d pages)", path, len(document.pages))
+    return [path]
+
+
+def make_cards(renderer, item: Loaded, names: Sequence[str], fmt: str, scale: int,
+               folder: Path) -> list[Path]:
+    """Draw one entry's cards, its alt text and meta snippet, and write them."""
+    from .cards import alt_text, encode, meta_snippet
+
+    config = renderer.config
+    alt = alt_text(item, config)
+    meta = None
+    written = []
+    for name in names:
+        card = renderer.render(item, name, scale)
+        encoded = encode(card, fmt)
+        filename = f"{item.slug}-{name}.{encoded.extension}"
+        if encoded.note:
+            LOGGER.warning("%s: %s", filename, encoded.note)
+        write_atomic(target(folder, filename), encoded.data)
+        written.append(folder / filename)
+        if meta is None or name == "og":
+            meta = meta_snippet(item, config, filename, card.image.size, alt)
+    write_atomic(target(folder, f"{item.slug}.alt.txt"), (alt + "\n").encode())
+    written.append(folder / f"{item.slug}.alt.txt")
+    if meta:
+        write_atomic(target(folder, f"{item.slug}.meta.html"), meta.encode())
+        written.append(folder / f"{item.slug}.meta.html")
+    return written
+
+
+def make_book(printer, bestiary: Bestiary, path: Path) -> list[Path]:
+    """Lay out the book from every valid entry and write it."""
+    left_out = [item.display for item in bestiary.selected if not item.ok]
+    if left_out:
+        LOGGER.warning("the book leaves out %d entr%s with errors: %s", len(left_out),
+                       "y" if len(left_out) == 1 else "ies", ", ".join(left_out))
+    laid_out = printer.render(bestiary)
+    write_atomic(target(path.parent, path.name), printer.pdf(laid_out))
+    LOGGER.info("wrote %s (%d pages, %d specimens)", path, len(laid_out.document.pages),
+                len(laid_out.records))
+    return [path]
+
+
+# ---- The single commands ----
+
 def check(project: Project, selectors: Sequence[str] = ()) -> Bestiary:
     """Load and validate the selected entries (all by default)."""
     return load_bestiary(project.entries_dir, selectors)
 
 
-def dossiers(
-    project: Project,
-    selectors: Sequence[str] = (),
-    output: Path | None = None,
-    paper: str | None = None,
-) -> Outcome:
+def _each(outcome: Outcome, items: Sequence[Loaded], make: Callable[[Loaded], list[Path]]):
+    for item in items:
+        try:
+            outcome.written.extend(make(item))
+        except PrintshopError as error:
+            outcome.failures.append(f"{item.display}: {error.message}")
+
+
+def dossiers(project: Project, selectors: Sequence[str] = (), output: Path | None = None,
+             paper: str | None = None) -> Outcome:
     """Render a dossier PDF per valid selected entry into ``output/dossiers``."""
     bestiary = check(project, selectors)
     outcome = Outcome(problems=list(bestiary.problems))
-    folder = (output or project.output_dir) / "dossiers"
-    valid = bestiary.valid
-    if not valid:
-        return outcome
-    from .dossier import PDF_OPTIONS, Dossiers
+    if bestiary.valid:
+        from .dossier import Dossiers
 
-    renderer = Dossiers(project, paper)
-    for item in valid:
-        path = target(folder, f"{item.slug}.pdf")
-        try:
-            document = renderer.render(item, bestiary)
-            write_atomic(path, document.write_pdf(**PDF_OPTIONS))
-        except PrintshopError as error:
-            outcome.failures.append(f"{item.display}: {error.message}")
-            continue
-        LOGGER.info("wrote %s (%d pages)", path, len(document.pages))
-        outcome.written.append(path)
+        renderer = Dossiers(project, paper)
+        folder = (output or project.output_dir) / "dossiers"
+        _each(outcome, bestiary.valid, lambda item: make_dossier(renderer, item, bestiary, folder))
     return outcome
 
 
-def cards(
-    project: Project,
-    selectors: Sequence[str] = (),
-    presets: Sequence[str] = (),
-    fmt: str = "png",
-    scale: int = 1,
-    output: Path | None = None,
-) -> Outcome:
+def cards(project: Project, selectors: Sequence[str] = (), presets: Sequence[str] = (),
+          fmt: str = "png", scale: int = 1, output: Path | None = None) -> Outcome:
     """Draw share cards for each valid selected entry, with alt text and meta tags."""
-    from .cards import Cards, alt_text, encode, meta_snippet
+    from .cards import Cards
 
     bestiary = check(project, selectors)
     outcome = Outcome(problems=list(bestiary.problems))
     renderer = Cards(project)
+    names = _preset_names(renderer, presets)
+    folder = (output or project.output_dir) / "cards"
+    _each(outcome, bestiary.valid,
+          lambda item: make_cards(renderer, item, names, fmt, scale, folder))
+    return outcome
+
+
+def _preset_names(renderer, presets: Sequence[str]) -> list[str]:
     names = list(presets) or list(renderer.presets)
     unknown = [name for name in names if name not in renderer.presets]
     if unknown:
         raise PrintshopError(f"unknown preset {', '.join(unknown)}; choose from "
                              f"{', '.join(renderer.presets)} (or add one to printshop.toml)")
-    folder = (output or project.output_dir) / "cards"
-    for item in bestiary.valid:
-        alt = alt_text(item, project.config)
-        meta = None
-        for name in names:
-            card = renderer.render(item, name, scale)
-            encoded = encode(card, fmt)
-            filename = f"{item.slug}-{name}.{encoded.extension}"
-            if encoded.note:
-                LOGGER.warning("%s: %s", filename, encoded.note)
-            try:
-                write_atomic(target(folder, filename), encoded.data)
-            except PrintshopError as error:
-                outcome.failures.append(f"{item.display}: {error.message}")
-                continue
-            outcome.written.append(folder / filename)
-            if meta is None or name == "og":
-                meta = meta_snippet(item, project.config, filename, card.image.size, alt)
-        try:
-            write_atomic(target(folder, f"{item.slug}.alt.txt"), (alt + "\n").encode())
-            if meta:
-                write_atomic(target(folder, f"{item.slug}.meta.html"), meta.encode())
-        except PrintshopError as error:
-            outcome.failures.append(f"{item.display}: {error.message}")
-    return outcome
+    return names
 
 
 def book(project: Project, output: Path | None = None, options=None) -> Outcome:
@@ -114,18 +157,342 @@ def book(project: Project, output: Path | None = None, options=None) -> Outcome:
 
     bestiary = check(project)
     outcome = Outcome(problems=list(bestiary.problems))
-    left_out = [item.display for item in bestiary.selected if not item.ok]
-    if left_out:
-        LOGGER.warning("the book leaves out %d entr%s with errors: %s", len(left_out),
-                       "y" if len(left_out) == 1 else "ies", ", ".join(left_out))
     if not bestiary.valid:
         outcome.failures.append("no valid entries: the book was not printed")
         return outcome
-    printer = Book(project, options)
-    laid_out = printer.render(bestiary)
-    path = book_path(project, output)
-    write_atomic(target(path.parent, path.name), printer.pdf(laid_out))
-    LOGGER.info("wrote %s (%d pages, %d specimens)", path, len(laid_out.document.pages),
-                len(laid_out.records))
-    outcome.written.append(path)
+    try:
+        outcome.written.extend(make_book(Book(project, options), bestiary,
+                                         book_path(project, output)))
+    except PrintshopError as error:
+        outcome.failures.append(f"book: {error.message}")
     return outcome
+
+
+# ---- The build: plan, cache, pool ----
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: an entry's dossier, an entry's cards, or the book."""
+
+    stage: str
+    slug: str | None
+    key: str
+    outputs: tuple[str, ...]  # relative to the output folder
+
+
+@dataclass
+class TaskResult:
+    task: Task
+    written: list[tuple[str, int, int]] = field(default_factory=list)  # path, size, mtime_ns
+    messages: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class StageReport:
+    built: int = 0
+    fresh: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class BuildReport:
+    problems: list[Problem]
+    stages: dict[str, StageReport]
+    failures: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not any(p.severity == "error" for p in self.problems)
+
+
+class Manifest:
+    """What printshop wrote, from which inputs: output path -> key, size, mtime."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / STATE_DIR / "manifest.json"
+        self.root = folder
+        try:
+            self.outputs = json.loads(self.path.read_text(encoding="utf-8"))["outputs"]
+        except (OSError, ValueError, KeyError, TypeError):
+            self.outputs = {}
+
+    def fresh(self, relative: str, key: str) -> bool:
+        record = self.outputs.get(relative)
+        if not record or record["key"] != key:
+            return False
+        try:
+            stat = (self.root / relative).stat()
+        except OSError:
+            return False
+        return stat.st_size == record["size"] and stat.st_mtime_ns == record["mtime_ns"]
+
+    def record(self, relative: str, key: str, size: int, mtime_ns: int) -> None:
+        self.outputs[relative] = {"key": key, "size": size, "mtime_ns": mtime_ns}
+
+    def save(self) -> None:
+        data = json.dumps({"version": 1, "outputs": self.outputs}, indent=1, sort_keys=True)
+        write_atomic(self.path, data.encode())
+
+
+def _digest(*parts: object) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(repr(part).encode())
+        hasher.update(b"\0")
+    return hasher.hexdigest()
+
+
+def _tree_digest(folder: Path) -> str:
+    hasher = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        hasher.update(str(path.relative_to(folder)).encode())
+        hasher.update(path.read_bytes())
+    return hasher.hexdigest()
+
+
+def fingerprint(project: Project) -> str:
+    """Everything every output depends on: version, config, layouts, fonts."""
+    return _digest(__version__, project.config.model_dump_json(),
+                   _tree_digest(project.layouts_dir), _tree_digest(project.fonts_dir))
+
+
+def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: bool,
+         manifest: Manifest, card_names: Sequence[str]) -> tuple[list[Task], dict[str, int]]:
+    """The tasks to run, and how many outputs of each stage are already up to date."""
+    common = fingerprint(project)
+    tasks, fresh = [], {stage: 0 for stage in stages}
+    valid = bestiary.valid
+
+    def add(task: Task) -> None:
+        if not force and all(manifest.fresh(out, task.key) for out in task.outputs):
+            fresh[task.stage] += 1
+        else:
+            tasks.append(task)
+
+    if "book" in stages and valid:
+        from .book import book_path
+
+        path = book_path(project, None).relative_to(project.output_dir)
+        key = _digest(common, "book", sorted((i.slug, i.digest) for i in valid),
+                      sorted(i.display for i in bestiary.selected if not i.ok))
+        add(Task("book", None, key, (str(path),)))
+    for item in valid:
+        related = [(r.slug, bestiary.title_of(r.slug)) for r in item.entry.related if r.slug]
+        if "dossiers" in stages:
+            key = _digest(common, "dossier", item.digest, related)
+            add(Task("dossiers", item.slug, key, (f"dossiers/{item.slug}.pdf",)))
+        if "cards" in stages:
+            key = _digest(common, "cards", item.digest, list(card_names))
+            outputs = tuple(f"cards/{item.slug}-{name}.png" for name in card_names) + (
+                f"cards/{item.slug}.alt.txt", f"cards/{item.slug}.meta.html")
+            add(Task("cards", item.slug, key, outputs))
+    return tasks, fresh
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(project: Project, bestiary: Bestiary) -> None:
+    """Per process: the project and entries; renderers are made on first use."""
+    _WORKER.clear()
+    _WORKER.update(project=project, bestiary=bestiary)
+
+
+def _renderer(stage: str):
+    if stage not in _WORKER:
+        from .press import Press
+
+        press = _WORKER.setdefault("press", Press(_WORKER["project"]))
+        if stage == "dossiers":
+            from .dossier import Dossiers
+
+            _WORKER[stage] = Dossiers(_WORKER["project"], press=press)
+        elif stage == "cards":
+            from .cards import Cards
+
+            _WORKER[stage] = Cards(_WORKER["project"])
+        else:
+            from .book import Book
+
+            _WORKER[stage] = Book(_WORKER["project"], press=press)
+    return _WORKER[stage]
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def run_task(task: Task) -> TaskResult:
+    """Make one task's outputs (in a worker process); never raises."""
+    project, bestiary = _WORKER["project"], _WORKER["bestiary"]
+    result = TaskResult(task)
+    collect = _Collect()
+    loggers = [logging.getLogger(name) for name in ("printshop", "weasyprint")]
+    saved = [(logger.handlers[:], logger.propagate) for logger in loggers]
+    for logger in loggers:  # warnings travel back with the result, printed once
+        logger.handlers[:] = [collect]
+        logger.propagate = False
+    start = time.perf_counter()
+    try:
+        out = project.output_dir
+        if task.stage == "dossiers":
+            paths = make_dossier(_renderer("dossiers"), bestiary.loaded[task.slug], bestiary,
+                                 out / "dossiers")
+        elif task.stage == "cards":
+            renderer = _renderer("cards")
+            paths = make_cards(renderer, bestiary.loaded[task.slug], list(renderer.presets),
+                               "png", 1, out / "cards")
+        else:
+            paths = make_book(_renderer("book"), bestiary, out / task.outputs[0])
+        for path in paths:
+            stat = path.stat()
+            result.written.append((str(path.relative_to(out)), stat.st_size, stat.st_mtime_ns))
+    except PrintshopError as error:
+        result.error = error.message
+    except Exception as error:  # a bug or a resource error: report it, keep building
+        result.error = f"{type(error).__name__}: {error}"
+    finally:
+        for logger, (handlers, propagate) in zip(loggers, saved):
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+    result.messages = collect.messages
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+@contextmanager
+def build_lock(folder: Path, say: Callable[[str], None]) -> Iterator[None]:
+    """One build at a time per output folder; a second one waits, and says so."""
+    lock_dir = folder / STATE_DIR
+    try:
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_dir / "lock", "a+")
+    except OSError as error:
+        raise PrintshopError(f"cannot write to {folder}: {error.strerror or error}") from error
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"another build is writing to {folder}; waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = STAGES,
+              strict: bool = False, force: bool = False, progress=None,
+              say: Callable[[str], None] = print) -> BuildReport:
+    """Plan and make every output; ``progress`` is told of each finished task."""
+    started = time.perf_counter()
+    bestiary = check(project)
+    report = BuildReport(list(bestiary.problems), {stage: StageReport() for stage in only})
+    if strict and bestiary.problems:
+        report.failures.append("--strict: not building while entries have problems")
+        return report
+    folder = project.output_dir
+    with build_lock(folder, say):
+        _remove_own_temporaries(folder)
+        manifest = Manifest(folder)
+        card_names = _card_presets(project) if "cards" in only else []
+        tasks, fresh = plan(project, bestiary, only, force, manifest, card_names)
+        for stage, count in fresh.items():
+            report.stages[stage].fresh = count
+        report.stale = _stale(manifest, bestiary)
+        if progress:
+            progress.start({stage: sum(1 for t in tasks if t.stage == stage) for stage in only})
+        try:
+            for result in _execute(project, bestiary, tasks, jobs, strict):
+                stage = report.stages[result.task.stage]
+                stage.seconds = time.perf_counter() - started
+                for relative, size, mtime_ns in result.written:
+                    manifest.record(relative, result.task.key, size, mtime_ns)
+                if result.error:
+                    stage.failed += 1
+                    where = result.task.slug or "book"
+                    report.failures.append(f"{result.task.stage} {where}: {result.error}")
+                else:
+                    stage.built += 1
+                if progress:
+                    progress.done(result)
+        finally:
+            manifest.save()
+            if progress:
+                progress.stop()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _card_presets(project: Project) -> list[str]:
+    from .cards import load_layouts, resolve_presets
+
+    return list(resolve_presets(load_layouts(project.layouts_dir), project.config))
+
+
+def _remove_own_temporaries(folder: Path) -> None:
+    """Temporary files a killed build left (".name.XXXX.tmp", never renamed into place)."""
+    for sub in ("dossiers", "cards", "book", STATE_DIR):
+        for path in (folder / sub).glob(".*.tmp"):
+            try:
+                path.unlink()
+            except OSError:
+                pass
+
+
+def _stale(manifest: Manifest, bestiary: Bestiary) -> list[str]:
+    """Outputs printshop wrote for entries that are gone (left in place, never deleted)."""
+    slugs = set(bestiary.loaded)
+    stale = []
+    for relative in manifest.outputs:
+        stage, _, name = relative.partition("/")
+        if stage in ("dossiers", "cards") and not any(
+                name == f"{slug}.pdf" or name.startswith(f"{slug}-") or name.startswith(f"{slug}.")
+                for slug in slugs):
+            stale.append(relative)
+    return sorted(stale)
+
+
+def _execute(project: Project, bestiary: Bestiary, tasks: list[Task], jobs: int | None,
+             strict: bool) -> Iterator[TaskResult]:
+    """Run tasks, the longest (the book) first; in a pool unless one job suffices."""
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    if jobs == 1 or len(tasks) <= 1:
+        _init_worker(project, bestiary)
+        for task in tasks:
+            result = run_task(task)
+            yield result
+            if strict and result.error:
+                return
+        return
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_init_worker,
+                             initargs=(project, bestiary)) as pool:
+        pending = {pool.submit(run_task, task): task for task in tasks}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = pending.pop(future)
+                    try:
+                        result = future.result()
+                    except Exception as error:  # the worker died (killed, out of memory)
+                        result = TaskResult(task, error=f"worker failed: {error}")
+                    yield result
+                    if strict and result.error:
+                        raise _Stop
+        except _Stop:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Stop(Exception):
+    pass

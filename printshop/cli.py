@@ -16,6 +16,8 @@ import click
 from . import __version__
 from .errors import EntryError
 
+STAGES = ("dossiers", "cards", "book")
+
 ENTRY_HELP = "ENTRY is a slug from entries/ or a path to a YAML file; none means all."
 
 
@@ -135,19 +137,40 @@ def book(project, output, paper, bleed, marks, pdf_variant) -> None:
 
 
 @main.command(name="build")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256),
+              help="Worker processes (default: one per core).")
+@click.option("--only", default=",".join(STAGES), show_default=True,
+              help="Which outputs: a comma list of dossiers, cards, book.")
+@click.option("--strict", is_flag=True, help="Stop at the first problem, warnings included.")
+@click.option("--force", is_flag=True, help="Rebuild everything, even what is up to date.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress; problems and the summary only.")
 @click.pass_obj
-def build_command(project) -> None:
-    """Build every output of every entry into output/: dossiers, cards and the book."""
-    from . import build
+def build_command(project, jobs, only, strict, force, quiet) -> None:
+    """Build every output of every entry into output/: dossiers, cards and the book.
 
-    stages = [(build.dossiers(project), "dossier"), (build.cards(project), "card file"),
-              (build.book(project), "book")]
-    for outcome, noun in stages:
-        _finish(outcome, noun, last=False)
-    _report(stages[0][0].problems)  # every stage loads the same entries
-    failed = sum(len(outcome.failures) for outcome, _ in stages)
-    if failed:
-        raise EntryError(f"{failed} output(s) failed")
+    Only what changed is rebuilt; work runs in parallel; a broken entry is
+    reported and skipped while everything else is still built.
+    """
+    from . import build
+    from .progress import make_progress, summary_text
+
+    stages = [s.strip() for s in only.split(",") if s.strip()]
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown or not stages:
+        raise click.BadParameter(f"{', '.join(unknown) or 'nothing'}; choose from "
+                                 f"{', '.join(STAGES)}", param_hint="--only")
+    progress = make_progress(quiet)
+    report = build.run_build(project, jobs, stages, strict, force, progress,
+                             say=lambda text: click.echo(text, err=True))
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    for failure in report.failures:
+        click.echo(f"error: {failure}", err=True)
+    click.echo(summary_text(report), err=True)
+    errors = [p for p in report.problems if p.severity == "error" or strict]
+    if report.failures or errors:
+        raise EntryError(f"{len(report.failures)} output(s) failed, "
+                         f"{len(errors)} problem(s) in entries")
 
 
 def _finish(outcome, noun: str, last: bool = True) -> None:
