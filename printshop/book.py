@@ -270,14 +270,10 @@ class Book:
 
         return MarkdownIt("commonmark", {"html": False}).render(path.read_text(encoding="utf-8"))
 
-    def main_html(self, bestiary: Bestiary, records: list[Loaded]) -> str:
+    def main_html(self, bestiary: Bestiary, records: list[Loaded],
+                  parts: dict | None = None) -> str:
         config = self.project.config
-        in_book = {item.slug for item in records}
-        contexts = []
-        for item in records:
-            context = dossier_context(item, bestiary, self.project)
-            context["in_book"] = in_book
-            contexts.append(context)
+        contexts = list(_book_contexts(self.project, bestiary, records).values())
         return self.press.html("book.html.j2", {
             "pub": config.publication,
             "book": config.book,
@@ -290,15 +286,21 @@ class Book:
             "histogram": risk_histogram(records, config),
             "league": salary_league(records),
             "version": _version(),
+            "parts": parts,
         })
 
-    def render(self, bestiary: Bestiary, records: Sequence[Loaded] | None = None) -> BookDocument:
-        """Lay out the whole book in memory (see the module's note on page numbers)."""
+    def render(self, bestiary: Bestiary, records: Sequence[Loaded] | None = None,
+               parts: dict | None = None) -> BookDocument:
+        """Lay out the whole book in memory (see the module's note on page numbers).
+
+        With ``parts`` (records laid out elsewhere), each record is a skeleton
+        of empty sheets: see `stitch`.
+        """
         records = order_records(records if records is not None else bestiary.valid,
                                 self.project.config)
         if not records:
             raise RenderError("no valid entries to print a book from")
-        main = self.press.render(self.main_html(bestiary, records), self.stylesheets)
+        main = self.press.render(self.main_html(bestiary, records, parts), self.stylesheets)
         located = _anchor_pages(main)
         front = located[records[0].slug]
         placeholder = located["index"]
@@ -341,3 +343,131 @@ def _version() -> str:
 
 def book_path(project: Project, output: Path | None) -> Path:
     return (output or project.output_dir) / "book" / project.config.book.filename
+
+
+# ---- The parallel book --------------------------------------------------------
+# Each record is laid out on its own, in a worker process, as pages with no
+# furniture. The book is then laid out as a skeleton in which every record is
+# a run of empty sheets that carry, at the same places, the record's anchors,
+# bookmarks and cross-reference numbers: WeasyPrint numbers the pages, fills
+# in the contents, cross-references, index, outline and links, cheaply. Last,
+# each record's pages are drawn onto its sheets (pikepdf), and the fonts the
+# parts share are stored once.
+
+#: A part has no furniture and no page background of its own.
+PART_CSS = "\n".join(
+    f"@page {selector} {{ background: none; "
+    + " ".join(f"@{box} {{ content: none; }}" for box in (
+        "top-left", "top-right", "bottom-left", "bottom-right", "bottom-center"))
+    + " }"
+    for selector in ("", ":left", ":right", "body", "body:left", "body:right", ":blank")
+)
+
+
+@dataclass
+class Part:
+    """One record laid out alone: its PDF pages and what the skeleton must carry."""
+
+    slug: str
+    pdf: bytes
+    sheets: list[dict]  # per page: anchors, bookmarks, xrefs (content-box coordinates)
+
+
+def _book_contexts(project: Project, bestiary: Bestiary, records: Sequence[Loaded]) -> dict:
+    in_book = {item.slug for item in records}
+    contexts = {}
+    for item in records:
+        context = dossier_context(item, bestiary, project)
+        context["in_book"] = in_book
+        contexts[item.slug] = context
+    return contexts
+
+
+def render_part(book: "Book", item: Loaded, bestiary: Bestiary, in_book: set[str]) -> Part:
+    """Lay out one record of the parallel book (runs in a worker process)."""
+    context = dossier_context(item, bestiary, book.project)
+    context["in_book"] = in_book
+    html = book.press.html("book-part.html.j2", {"r": context, "pub": context["pub"]})
+    sheets = [*book.stylesheets, book.press.sheet_from(PART_CSS)]
+    document = book.press.render(html, sheets)
+    targets = {f"{item.slug}--xref-{i}": s.slug for i, s in enumerate(context["specimens"], 1)}
+    pages = []
+    for page in document.pages:
+        x0, y0 = page._page_box.content_box_x(), page._page_box.content_box_y()
+        sheet = {"anchors": [], "bookmarks": [], "xrefs": []}
+        for anchor, (x, y, *_rest) in sorted(page.anchors.items()):
+            where = {"x": round(x - x0, 3), "y": round(y - y0, 3)}
+            if anchor in targets:
+                sheet["xrefs"].append({**where, "target": targets[anchor]})
+            elif anchor != item.slug:
+                sheet["anchors"].append({**where, "id": anchor})
+        for level, label, (x, y), _state in page.bookmarks:
+            sheet["bookmarks"].append({"level": level, "label": label,
+                                       "x": round(x - x0, 3), "y": round(y - y0, 3)})
+        pages.append(sheet)
+    return Part(item.slug, document.write_pdf(full_fonts=True), pages)
+
+
+def stitch(book: "Book", bestiary: Bestiary, parts: dict[str, Part],
+           records: Sequence[Loaded] | None = None) -> tuple[BookDocument, bytes]:
+    """Lay out the skeleton, then draw every part's pages onto its sheets."""
+    import io
+
+    import pikepdf
+
+    skeleton = book.render(bestiary, records, parts=parts)
+    data = skeleton.document.write_pdf(finisher=page_labels(skeleton.front_pages))
+    located = {}
+    for index, page in enumerate(skeleton.document.pages):
+        for anchor in page.anchors:
+            located[anchor] = index
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for slug, part in parts.items():
+            with pikepdf.open(io.BytesIO(part.pdf)) as source:
+                for k in range(len(part.sheets)):
+                    index = located[f"{slug}--sheet-{k}"]
+                    foreign = pdf.copy_foreign(source.pages[k].obj)
+                    pikepdf.Page(pdf.pages[index]).add_overlay(pikepdf.Page(foreign))
+        _share_streams(pdf)
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True, compress_streams=True,
+                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return skeleton, out.getvalue()
+
+
+def _share_streams(pdf) -> None:
+    """Store once each stream that several parts carry (font programs, ToUnicode maps):
+    separately laid-out parts would otherwise each bring their own copy."""
+    import hashlib
+
+    import pikepdf
+
+    canonical: dict[str, pikepdf.Object] = {}
+    replace: dict[tuple[int, int], pikepdf.Object] = {}
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Stream):
+            continue
+        header = sorted((str(k), repr(v)) for k, v in obj.items() if k != "/Length")
+        key = hashlib.sha256(repr(header).encode() + obj.read_raw_bytes()).hexdigest()
+        first = canonical.setdefault(key, obj)
+        if first.objgen != obj.objgen:
+            replace[obj.objgen] = first
+    if not replace:
+        return
+
+    def relink(container) -> None:
+        keys = container.keys() if isinstance(container, pikepdf.Dictionary) else \
+            range(len(container))
+        for key in list(keys):
+            value = container[key]
+            if not isinstance(value, pikepdf.Object):
+                continue  # numbers and booleans come back as Python values
+            if value.is_indirect and value.objgen in replace:
+                container[key] = replace[value.objgen]
+            elif not value.is_indirect and isinstance(value, (pikepdf.Dictionary,
+                                                               pikepdf.Array)):
+                relink(value)
+
+    for obj in pdf.objects:
+        if isinstance(obj, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)):
+            relink(obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj)

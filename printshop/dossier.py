@@ -56,6 +56,7 @@ def dossier_context(item: Loaded, bestiary: Bestiary, project: Project) -> dict:
             for r in entry.related
         ],
         "in_book": None,
+        "fragment": False,
     }
 
 
