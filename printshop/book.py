@@ -392,10 +392,14 @@ def render_part(book: "Book", item: Loaded, bestiary: Bestiary, in_book: set[str
     document = book.press.render(html, sheets)
     targets = {f"{item.slug}--xref-{i}": s.slug for i, s in enumerate(context["specimens"], 1)}
     pages = []
+    seen: set[str] = set()  # a box split across pages is an anchor on each: keep the first
     for page in document.pages:
         x0, y0 = page._page_box.content_box_x(), page._page_box.content_box_y()
         sheet = {"anchors": [], "bookmarks": [], "xrefs": []}
         for anchor, (x, y, *_rest) in sorted(page.anchors.items()):
+            if anchor in seen:
+                continue
+            seen.add(anchor)
             where = {"x": round(x - x0, 3), "y": round(y - y0, 3)}
             if anchor in targets:
                 sheet["xrefs"].append({**where, "target": targets[anchor]})
@@ -421,13 +425,22 @@ def stitch(book: "Book", bestiary: Bestiary, parts: dict[str, Part],
     for index, page in enumerate(skeleton.document.pages):
         for anchor in page.anchors:
             located[anchor] = index
+    drawn = 0
     with pikepdf.open(io.BytesIO(data)) as pdf:
         for slug, part in parts.items():
             with pikepdf.open(io.BytesIO(part.pdf)) as source:
                 for k in range(len(part.sheets)):
-                    index = located[f"{slug}--sheet-{k}"]
-                    foreign = pdf.copy_foreign(source.pages[k].obj)
-                    pikepdf.Page(pdf.pages[index]).add_overlay(pikepdf.Page(foreign))
+                    # The part's page as a form drawn over its sheet, under a fixed
+                    # name (pikepdf's add_overlay picks random ones: not reproducible).
+                    sheet = pikepdf.Page(pdf.pages[located[f"{slug}--sheet-{k}"]])
+                    form = pdf.copy_foreign(pikepdf.Page(source.pages[k]).as_form_xobject())
+                    drawn += 1  # pages may share one resource dictionary: names unique
+                    name = sheet.add_resource(form, pikepdf.Name.XObject,
+                                              pikepdf.Name(f"/PrintshopPart{drawn}"))
+                    # The sheet's own drawing leaves its transform in place: wrap it.
+                    sheet.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
+                    sheet.contents_add(pikepdf.Stream(pdf, b"\nQ q " + bytes(name) + b" Do Q\n"),
+                                       prepend=False)
         _share_streams(pdf)
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True, compress_streams=True,

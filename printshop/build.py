@@ -30,6 +30,7 @@ from .output import target, write_atomic
 LOGGER = logging.getLogger("printshop")
 STAGES = ("dossiers", "cards", "book")
 STATE_DIR = ".printshop"
+PARTS_DIR = f"{STATE_DIR}/parts"  # records laid out for the parallel book
 
 
 @dataclass
@@ -98,6 +99,45 @@ def make_book(printer, bestiary: Bestiary, path: Path) -> list[Path]:
     return [path]
 
 
+def make_part(printer, bestiary: Bestiary, task: Task, out: Path) -> list[Path]:
+    """Lay out one record of the parallel book into the parts cache."""
+    from .book import render_part
+
+    in_book = {item.slug for item in bestiary.valid}
+    part = render_part(printer, bestiary.loaded[task.slug], bestiary, in_book)
+    pdf_path, json_path = (out / relative for relative in task.outputs)
+    write_atomic(pdf_path, part.pdf)
+    write_atomic(json_path, json.dumps(part.sheets).encode())
+    return [pdf_path, json_path]
+
+
+def make_stitched_book(printer, bestiary: Bestiary, out: Path, path: Path) -> list[Path]:
+    """Join the cached parts into the book (the parts were laid out by other tasks)."""
+    from .book import Part, stitch
+
+    common = fingerprint(printer.project)
+    in_book = sorted(item.slug for item in bestiary.valid)
+    parts = {}
+    for item in bestiary.valid:
+        key = part_key(common, item, bestiary, in_book, printer.options)
+        parts[item.slug] = Part(item.slug, (out / PARTS_DIR / f"{key}.pdf").read_bytes(),
+                                json.loads((out / PARTS_DIR / f"{key}.json").read_text()))
+    left_out = [item.display for item in bestiary.selected if not item.ok]
+    if left_out:
+        LOGGER.warning("the book leaves out %d entr%s with errors: %s", len(left_out),
+                       "y" if len(left_out) == 1 else "ies", ", ".join(left_out))
+    laid_out, data = stitch(printer, bestiary, parts)
+    write_atomic(target(path.parent, path.name), data)
+    keep = {f"{key}.{ext}" for key in (part_key(common, i, bestiary, in_book, printer.options)
+                                       for i in bestiary.valid) for ext in ("pdf", "json")}
+    for stale in (out / PARTS_DIR).glob("*"):  # parts no book needs any more (ours alone)
+        if stale.name not in keep and not stale.name.startswith("."):
+            stale.unlink(missing_ok=True)
+    LOGGER.info("wrote %s (%d pages, %d specimens)", path, len(laid_out.document.pages),
+                len(laid_out.records))
+    return [path]
+
+
 # ---- The single commands ----
 
 def check(project: Project, selectors: Sequence[str] = ()) -> Bestiary:
@@ -151,20 +191,46 @@ def _preset_names(renderer, presets: Sequence[str]) -> list[str]:
     return names
 
 
-def book(project: Project, output: Path | None = None, options=None) -> Outcome:
-    """Print every valid entry as one book PDF; invalid ones are left out, and said so."""
-    from .book import Book, book_path
+def book(project: Project, output: Path | None = None, options=None, jobs: int | None = None,
+         single_pass: bool = False) -> Outcome:
+    """Print every valid entry as one book PDF; invalid ones are left out, and said so.
+
+    Records are laid out in parallel and joined, unless ``single_pass`` (or a
+    PDF/A or PDF/UA variant, which needs WeasyPrint's tagged single pass).
+    """
+    from .book import Book, BookOptions, book_path
 
     bestiary = check(project)
     outcome = Outcome(problems=list(bestiary.problems))
     if not bestiary.valid:
         outcome.failures.append("no valid entries: the book was not printed")
         return outcome
-    try:
-        outcome.written.extend(make_book(Book(project, options), bestiary,
-                                         book_path(project, output)))
-    except PrintshopError as error:
-        outcome.failures.append(f"book: {error.message}")
+    options = options or BookOptions(paper=project.config.print.paper)
+    path = book_path(project, output)
+    if single_pass or options.pdf_variant:
+        try:
+            outcome.written.extend(make_book(Book(project, options), bestiary, path))
+        except PrintshopError as error:
+            outcome.failures.append(f"book: {error.message}")
+        return outcome
+    out = output or project.output_dir
+    common = fingerprint(project)
+    in_book = sorted(item.slug for item in bestiary.valid)
+    tasks = []
+    for item in bestiary.valid:
+        key = part_key(common, item, bestiary, in_book, options)
+        tasks.append(Task("parts", item.slug, key,
+                          (f"{PARTS_DIR}/{key}.pdf", f"{PARTS_DIR}/{key}.json")))
+    tasks.append(Task("book", None, "book", (str(path.relative_to(out)),),
+                      tuple(t.key for t in tasks)))
+    for result in _execute(project, bestiary, tasks, jobs, False, out, options):
+        for message in result.messages:
+            LOGGER.warning("%s", message)
+        if result.error:
+            outcome.failures.append(f"{result.task.stage} {result.task.slug or ''}: "
+                                    f"{result.error}")
+        elif result.task.stage == "book":
+            outcome.written.append(path)
     return outcome
 
 
@@ -172,12 +238,13 @@ def book(project: Project, output: Path | None = None, options=None) -> Outcome:
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work: an entry's dossier, an entry's cards, or the book."""
+    """One unit of work: an entry's dossier, its cards, its part of the book, or the book."""
 
     stage: str
     slug: str | None
     key: str
     outputs: tuple[str, ...]  # relative to the output folder
+    after: tuple[str, ...] = ()  # keys of the tasks that must finish first
 
 
 @dataclass
@@ -239,6 +306,13 @@ class Manifest:
         write_atomic(self.path, data.encode())
 
 
+def part_key(common: str, item: Loaded, bestiary: Bestiary, in_book: Sequence[str],
+             options) -> str:
+    """What a record's part of the book depends on (its cross-references included)."""
+    related = [(r.slug, bestiary.title_of(r.slug)) for r in item.entry.related if r.slug]
+    return _digest(common, "part", item.digest, related, list(in_book), options)
+
+
 def _digest(*parts: object) -> str:
     hasher = hashlib.sha256()
     for part in parts:
@@ -256,8 +330,11 @@ def _tree_digest(folder: Path) -> str:
 
 
 def fingerprint(project: Project) -> str:
-    """Everything every output depends on: version, config, layouts, fonts."""
-    return _digest(__version__, project.config.model_dump_json(),
+    """Everything every output depends on: printshop itself, config, layouts, fonts."""
+    code = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        code.update(path.read_bytes())
+    return _digest(__version__, code.hexdigest(), project.config.model_dump_json(),
                    _tree_digest(project.layouts_dir), _tree_digest(project.fonts_dir))
 
 
@@ -266,6 +343,8 @@ def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: boo
     """The tasks to run, and how many outputs of each stage are already up to date."""
     common = fingerprint(project)
     tasks, fresh = [], {stage: 0 for stage in stages}
+    if "book" in stages:
+        fresh["parts"] = 0
     valid = bestiary.valid
 
     def add(task: Task) -> None:
@@ -278,9 +357,25 @@ def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: boo
         from .book import book_path
 
         path = book_path(project, None).relative_to(project.output_dir)
+        from .book import BookOptions
+
+        in_book = sorted(i.slug for i in valid)
+        options = BookOptions(paper=project.config.print.paper)
+        parts = {item.slug: part_key(common, item, bestiary, in_book, options) for item in valid}
         key = _digest(common, "book", sorted((i.slug, i.digest) for i in valid),
                       sorted(i.display for i in bestiary.selected if not i.ok))
-        add(Task("book", None, key, (str(path),)))
+        if force or not manifest.fresh(str(path), key):
+            waits = []
+            for slug, part in parts.items():
+                outputs = (f"{PARTS_DIR}/{part}.pdf", f"{PARTS_DIR}/{part}.json")
+                if force or not all((project.output_dir / out).is_file() for out in outputs):
+                    tasks.append(Task("parts", slug, part, outputs))
+                    waits.append(part)
+                else:
+                    fresh["parts"] += 1
+            tasks.append(Task("book", None, key, (str(path),), tuple(waits)))
+        else:
+            fresh["book"] += 1
     for item in valid:
         related = [(r.slug, bestiary.title_of(r.slug)) for r in item.entry.related if r.slug]
         if "dossiers" in stages:
@@ -297,10 +392,13 @@ def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: boo
 _WORKER: dict = {}
 
 
-def _init_worker(project: Project, bestiary: Bestiary) -> None:
-    """Per process: the project and entries; renderers are made on first use."""
+def _init_worker(project: Project, bestiary: Bestiary, out: Path | None = None,
+                 options=None) -> None:
+    """Per process: the project, entries, output folder and book options; renderers
+    are made on first use."""
     _WORKER.clear()
-    _WORKER.update(project=project, bestiary=bestiary)
+    _WORKER.update(project=project, bestiary=bestiary, out=out or project.output_dir,
+                   options=options)
 
 
 def _renderer(stage: str):
@@ -319,7 +417,7 @@ def _renderer(stage: str):
         else:
             from .book import Book
 
-            _WORKER[stage] = Book(_WORKER["project"], press=press)
+            _WORKER[stage] = Book(_WORKER["project"], _WORKER["options"], press=press)
     return _WORKER[stage]
 
 
@@ -334,7 +432,7 @@ class _Collect(logging.Handler):
 
 def run_task(task: Task) -> TaskResult:
     """Make one task's outputs (in a worker process); never raises."""
-    project, bestiary = _WORKER["project"], _WORKER["bestiary"]
+    bestiary = _WORKER["bestiary"]
     result = TaskResult(task)
     collect = _Collect()
     loggers = [logging.getLogger(name) for name in ("printshop", "weasyprint")]
@@ -344,7 +442,7 @@ def run_task(task: Task) -> TaskResult:
         logger.propagate = False
     start = time.perf_counter()
     try:
-        out = project.output_dir
+        out = _WORKER["out"]
         if task.stage == "dossiers":
             paths = make_dossier(_renderer("dossiers"), bestiary.loaded[task.slug], bestiary,
                                  out / "dossiers")
@@ -352,8 +450,10 @@ def run_task(task: Task) -> TaskResult:
             renderer = _renderer("cards")
             paths = make_cards(renderer, bestiary.loaded[task.slug], list(renderer.presets),
                                "png", 1, out / "cards")
+        elif task.stage == "parts":
+            paths = make_part(_renderer("book"), bestiary, task, out)
         else:
-            paths = make_book(_renderer("book"), bestiary, out / task.outputs[0])
+            paths = make_stitched_book(_renderer("book"), bestiary, out, out / task.outputs[0])
         for path in paths:
             stat = path.stat()
             result.written.append((str(path.relative_to(out)), stat.st_size, stat.st_mtime_ns))
@@ -397,7 +497,9 @@ def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = S
     """Plan and make every output; ``progress`` is told of each finished task."""
     started = time.perf_counter()
     bestiary = check(project)
-    report = BuildReport(list(bestiary.problems), {stage: StageReport() for stage in only})
+    stages = [*only[:only.index("book")], "parts", *only[only.index("book"):]] \
+        if "book" in only else list(only)
+    report = BuildReport(list(bestiary.problems), {stage: StageReport() for stage in stages})
     if strict and bestiary.problems:
         report.failures.append("--strict: not building while entries have problems")
         return report
@@ -411,7 +513,7 @@ def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = S
             report.stages[stage].fresh = count
         report.stale = _stale(manifest, bestiary)
         if progress:
-            progress.start({stage: sum(1 for t in tasks if t.stage == stage) for stage in only})
+            progress.start({stage: sum(1 for t in tasks if t.stage == stage) for stage in stages})
         try:
             for result in _execute(project, bestiary, tasks, jobs, strict):
                 stage = report.stages[result.task.stage]
@@ -464,22 +566,42 @@ def _stale(manifest: Manifest, bestiary: Bestiary) -> list[str]:
 
 
 def _execute(project: Project, bestiary: Bestiary, tasks: list[Task], jobs: int | None,
-             strict: bool) -> Iterator[TaskResult]:
-    """Run tasks, the longest (the book) first; in a pool unless one job suffices."""
+             strict: bool, out: Path | None = None, options=None) -> Iterator[TaskResult]:
+    """Run tasks in a pool (or here, with one job), each once the tasks it waits for are done.
+
+    The book's parts come first: the book is the longest chain of work.
+    """
     jobs = max(1, jobs or os.cpu_count() or 1)
+    order = sorted(tasks, key=lambda t: {"parts": 0, "book": 1}.get(t.stage, 2))
     if jobs == 1 or len(tasks) <= 1:
-        _init_worker(project, bestiary)
-        for task in tasks:
-            result = run_task(task)
+        _init_worker(project, bestiary, out, options)
+        failed: set[str] = set()
+        for task in order:
+            result = _skipped(task) if failed & set(task.after) else run_task(task)
+            if result.error:
+                failed.add(task.key)
             yield result
             if strict and result.error:
                 return
         return
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_init_worker,
-                             initargs=(project, bestiary)) as pool:
-        pending = {pool.submit(run_task, task): task for task in tasks}
+                             initargs=(project, bestiary, out, options)) as pool:
+        waiting = list(order)
+        unfinished = {task.key for task in order}
+        failed = set()
+        pending: dict = {}
         try:
-            while pending:
+            while waiting or pending:
+                for task in [t for t in waiting if not unfinished & set(t.after)]:
+                    waiting.remove(task)
+                    if failed & set(task.after):
+                        unfinished.discard(task.key)
+                        failed.add(task.key)
+                        yield _skipped(task)
+                    else:
+                        pending[pool.submit(run_task, task)] = task
+                if not pending:
+                    continue
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     task = pending.pop(future)
@@ -487,11 +609,18 @@ def _execute(project: Project, bestiary: Bestiary, tasks: list[Task], jobs: int 
                         result = future.result()
                     except Exception as error:  # the worker died (killed, out of memory)
                         result = TaskResult(task, error=f"worker failed: {error}")
+                    unfinished.discard(task.key)
+                    if result.error:
+                        failed.add(task.key)
                     yield result
                     if strict and result.error:
                         raise _Stop
         except _Stop:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _skipped(task: Task) -> TaskResult:
+    return TaskResult(task, error="not made: a part it needs failed")
 
 
 class _Stop(Exception):

@@ -125,15 +125,21 @@ def cards(project, entries, presets, fmt, scale, output) -> None:
 @click.option("--marks", is_flag=True, help="Crop and registration marks (adds bleed if none).")
 @click.option("--pdf-variant", type=click.Choice(["pdf/a-2b", "pdf/a-3b", "pdf/a-3u", "pdf/ua-1",
                                                   "pdf/ua-2"]),
-              help="Write a PDF/A (archive) or PDF/UA (accessible) variant.")
+              help="Write a PDF/A (archive) or PDF/UA (accessible, tagged) variant; "
+                   "laid out in a single pass.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256),
+              help="Worker processes laying out records (default: one per core).")
+@click.option("--single-pass", is_flag=True,
+              help="Lay out the whole book in one WeasyPrint pass (tagged PDF; slower, "
+                   "memory grows with the book).")
 @click.pass_obj
-def book(project, output, paper, bleed, marks, pdf_variant) -> None:
+def book(project, output, paper, bleed, marks, pdf_variant, jobs, single_pass) -> None:
     from . import build
     from .book import BookOptions
 
     options = BookOptions(paper=paper or project.config.print.paper, bleed=bleed, marks=marks,
                           pdf_variant=pdf_variant)
-    _finish(build.book(project, output, options), "book")
+    _finish(build.book(project, output, options, jobs, single_pass), "book")
 
 
 @main.command(name="build")
