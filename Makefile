@@ -17,6 +17,8 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/bench_dossier.py
 	$(BIN)/python benchmarks/bench_cards.py
+	$(BIN)/python benchmarks/bench_book.py
+	$(BIN)/python benchmarks/bench_build.py
 
 install: $(STAMP)
 

@@ -72,6 +72,12 @@ class BookDocument:
     anchor_pages: dict[str, int] = field(default_factory=dict)  # anchor -> folio
     left_out: list[str] = field(default_factory=list)
 
+    @property
+    def page_count(self) -> int:
+        return len(self.document.pages) if self.document is not None else self.pages_written
+
+    pages_written: int = 0
+
     def folio(self, page_index: int) -> str:
         """The number printed on a page (roman in the front matter)."""
         if page_index < self.front_pages:
@@ -369,7 +375,7 @@ class Part:
     """One record laid out alone: its PDF pages and what the skeleton must carry."""
 
     slug: str
-    pdf: bytes
+    pdf: bytes | Path  # the bytes, or the cached file (read one part at a time)
     sheets: list[dict]  # per page: anchors, bookmarks, xrefs (content-box coordinates)
 
 
@@ -425,15 +431,21 @@ def stitch(book: "Book", bestiary: Bestiary, parts: dict[str, Part],
     for index, page in enumerate(skeleton.document.pages):
         for anchor in page.anchors:
             located[anchor] = index
+    skeleton.pages_written = len(skeleton.document.pages)
+    skeleton.document = None  # the layout is large; only its PDF is needed now
     drawn = 0
+    programs: dict[str, object] = {}  # font program hash -> its stream in the book
     with pikepdf.open(io.BytesIO(data)) as pdf:
         for slug, part in parts.items():
-            with pikepdf.open(io.BytesIO(part.pdf)) as source:
+            pdf_source = part.pdf if isinstance(part.pdf, Path) else io.BytesIO(part.pdf)
+            with pikepdf.open(pdf_source) as source:
+                known = _hold_back_font_programs(source, programs)
                 for k in range(len(part.sheets)):
                     # The part's page as a form drawn over its sheet, under a fixed
                     # name (pikepdf's add_overlay picks random ones: not reproducible).
                     sheet = pikepdf.Page(pdf.pages[located[f"{slug}--sheet-{k}"]])
                     form = pdf.copy_foreign(pikepdf.Page(source.pages[k]).as_form_xobject())
+                    _restore_font_programs(form, programs, known)
                     drawn += 1  # pages may share one resource dictionary: names unique
                     name = sheet.add_resource(form, pikepdf.Name.XObject,
                                               pikepdf.Name(f"/PrintshopPart{drawn}"))
@@ -446,6 +458,51 @@ def stitch(book: "Book", bestiary: Bestiary, parts: dict[str, Part],
         pdf.save(out, deterministic_id=True, compress_streams=True,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
     return skeleton, out.getvalue()
+
+
+def _font_descriptors(container):
+    """The font descriptors a resource dictionary's fonts use (Type0 fonts included)."""
+    for _, font in container.get("/Resources", {}).get("/Font", {}).items():
+        for target in font.get("/DescendantFonts", [font]):
+            descriptor = target.get("/FontDescriptor")
+            if descriptor is not None:
+                yield descriptor
+
+
+def _hold_back_font_programs(source, programs: dict) -> set[str]:
+    """Mark, in a part, the font programs the book already has, so they are not copied.
+
+    Parts embed whole fonts, the same bytes in every part: copying each part's
+    copy and sharing afterwards would hold hundreds of megabytes at once.
+    """
+    import hashlib
+
+    import pikepdf
+
+    known = set()
+    for page in source.pages:
+        for descriptor in _font_descriptors(page.obj):
+            if "/FontFile2" not in descriptor:
+                continue
+            digest = hashlib.sha256(descriptor.FontFile2.read_raw_bytes()).hexdigest()
+            descriptor.PrintshopProgram = pikepdf.String(digest)
+            if digest in programs:
+                del descriptor.FontFile2
+                known.add(digest)
+    return known
+
+
+def _restore_font_programs(form, programs: dict, known: set[str]) -> None:
+    """Point a copied part's fonts at the book's single copy of each program."""
+    for descriptor in _font_descriptors(form):
+        if "/PrintshopProgram" not in descriptor:
+            continue
+        digest = str(descriptor.PrintshopProgram)
+        del descriptor.PrintshopProgram
+        if digest in known or "/FontFile2" not in descriptor:
+            descriptor.FontFile2 = programs[digest]
+        else:
+            programs[digest] = descriptor.FontFile2
 
 
 def _share_streams(pdf) -> None:

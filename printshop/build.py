@@ -94,7 +94,7 @@ def make_book(printer, bestiary: Bestiary, path: Path) -> list[Path]:
                        "y" if len(left_out) == 1 else "ies", ", ".join(left_out))
     laid_out = printer.render(bestiary)
     write_atomic(target(path.parent, path.name), printer.pdf(laid_out))
-    LOGGER.info("wrote %s (%d pages, %d specimens)", path, len(laid_out.document.pages),
+    LOGGER.info("wrote %s (%d pages, %d specimens)", path, laid_out.page_count,
                 len(laid_out.records))
     return [path]
 
@@ -120,7 +120,7 @@ def make_stitched_book(printer, bestiary: Bestiary, out: Path, path: Path) -> li
     parts = {}
     for item in bestiary.valid:
         key = part_key(common, item, bestiary, in_book, printer.options)
-        parts[item.slug] = Part(item.slug, (out / PARTS_DIR / f"{key}.pdf").read_bytes(),
+        parts[item.slug] = Part(item.slug, out / PARTS_DIR / f"{key}.pdf",
                                 json.loads((out / PARTS_DIR / f"{key}.json").read_text()))
     left_out = [item.display for item in bestiary.selected if not item.ok]
     if left_out:
@@ -133,7 +133,7 @@ def make_stitched_book(printer, bestiary: Bestiary, out: Path, path: Path) -> li
     for stale in (out / PARTS_DIR).glob("*"):  # parts no book needs any more (ours alone)
         if stale.name not in keep and not stale.name.startswith("."):
             stale.unlink(missing_ok=True)
-    LOGGER.info("wrote %s (%d pages, %d specimens)", path, len(laid_out.document.pages),
+    LOGGER.info("wrote %s (%d pages, %d specimens)", path, laid_out.page_count,
                 len(laid_out.records))
     return [path]
 
@@ -221,16 +221,19 @@ def book(project: Project, output: Path | None = None, options=None, jobs: int |
         key = part_key(common, item, bestiary, in_book, options)
         tasks.append(Task("parts", item.slug, key,
                           (f"{PARTS_DIR}/{key}.pdf", f"{PARTS_DIR}/{key}.json")))
-    tasks.append(Task("book", None, "book", (str(path.relative_to(out)),),
-                      tuple(t.key for t in tasks)))
+    # Parts in worker processes; the joining here, once the workers are gone, so
+    # that the largest step does not share the machine's memory with them.
     for result in _execute(project, bestiary, tasks, jobs, False, out, options):
         for message in result.messages:
             LOGGER.warning("%s", message)
         if result.error:
-            outcome.failures.append(f"{result.task.stage} {result.task.slug or ''}: "
-                                    f"{result.error}")
-        elif result.task.stage == "book":
-            outcome.written.append(path)
+            outcome.failures.append(f"parts {result.task.slug}: {result.error}")
+    if outcome.failures:
+        return outcome
+    try:
+        outcome.written.extend(make_stitched_book(Book(project, options), bestiary, out, path))
+    except PrintshopError as error:
+        outcome.failures.append(f"book: {error.message}")
     return outcome
 
 

@@ -92,7 +92,8 @@ def schema() -> None:
 def dossier(project, entries: tuple[str, ...], output: Path | None, paper: str | None) -> None:
     from . import build
 
-    outcome = build.dossiers(project, entries, output, paper)
+    with _locked(project, output):
+        outcome = build.dossiers(project, entries, output, paper)
     _finish(outcome, "dossier")
 
 
@@ -112,7 +113,8 @@ def dossier(project, entries: tuple[str, ...], output: Path | None, paper: str |
 def cards(project, entries, presets, fmt, scale, output) -> None:
     from . import build
 
-    outcome = build.cards(project, entries, presets, fmt, int(scale), output)
+    with _locked(project, output):
+        outcome = build.cards(project, entries, presets, fmt, int(scale), output)
     _finish(outcome, "card file")
 
 
@@ -139,7 +141,9 @@ def book(project, output, paper, bleed, marks, pdf_variant, jobs, single_pass) -
 
     options = BookOptions(paper=paper or project.config.print.paper, bleed=bleed, marks=marks,
                           pdf_variant=pdf_variant)
-    _finish(build.book(project, output, options, jobs, single_pass), "book")
+    with _locked(project, output):
+        outcome = build.book(project, output, options, jobs, single_pass)
+    _finish(outcome, "book")
 
 
 @main.command(name="build")
@@ -177,6 +181,13 @@ def build_command(project, jobs, only, strict, force, quiet) -> None:
     if report.failures or errors:
         raise EntryError(f"{len(report.failures)} output(s) failed, "
                          f"{len(errors)} problem(s) in entries")
+
+
+def _locked(project, output: Path | None):
+    """One writer at a time per output folder (a second command waits, and says so)."""
+    from .build import build_lock
+
+    return build_lock(output or project.output_dir, lambda text: click.echo(text, err=True))
 
 
 def _finish(outcome, noun: str, last: bool = True) -> None:
