@@ -40,6 +40,7 @@ MARGINS = {"a4": (22, 20, 22, 14), "letter": (22, 20, 22, 14),
            "a5": (16, 16, 17, 11), "trade": (16, 16, 17, 11)}
 INDEX_KINDS = (("aliases", "Aliases and disguises"), ("weaponry", "Signature weaponry"),
                ("habitat", "Habitats"))
+INDEXED = re.compile(r"--(alias|weapon|habitat)-\d+$")  # the anchors the index links to
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,7 @@ class Book:
         config = self.project.config
         contexts = list(_book_contexts(self.project, bestiary, records).values())
         return self.press.html("book.html.j2", {
+            "folios": _part_folios(records, parts) if parts else {},
             "pub": config.publication,
             "book": config.book,
             "created": config.created(),
@@ -389,6 +391,18 @@ def _book_contexts(project: Project, bestiary: Bestiary, records: Sequence[Loade
     return contexts
 
 
+def _part_folios(records: Sequence[Loaded], parts: dict[str, Part]) -> dict[str, int]:
+    """Where each record will start, from the parts' page counts: body page 1 for the
+    first, then the next odd page after the one before. Printed as plain numbers in
+    the skeleton, so WeasyPrint need not lay out pages again to resolve them."""
+    folios, page = {}, 1
+    for item in records:
+        folios[item.slug] = page
+        page += len(parts[item.slug].sheets)
+        page += 1 - page % 2  # the next record starts on a right-hand (odd) page
+    return folios
+
+
 def render_part(book: "Book", item: Loaded, bestiary: Bestiary, in_book: set[str]) -> Part:
     """Lay out one record of the parallel book (runs in a worker process)."""
     context = dossier_context(item, bestiary, book.project)
@@ -409,13 +423,16 @@ def render_part(book: "Book", item: Loaded, bestiary: Bestiary, in_book: set[str
             where = {"x": round(x - x0, 3), "y": round(y - y0, 3)}
             if anchor in targets:
                 sheet["xrefs"].append({**where, "target": targets[anchor]})
-            elif anchor != item.slug:
+            elif INDEXED.search(anchor):
+                # Only what the index links to: every element of a skeleton costs.
                 sheet["anchors"].append({**where, "id": anchor})
         for level, label, (x, y), _state in page.bookmarks:
             sheet["bookmarks"].append({"level": level, "label": label,
                                        "x": round(x - x0, 3), "y": round(y - y0, 3)})
         pages.append(sheet)
-    return Part(item.slug, document.write_pdf(full_fonts=True), pages)
+    # Whole fonts (the same bytes in every part, so the book stores them once) and
+    # no compression: the book compresses what it keeps once, on saving.
+    return Part(item.slug, document.write_pdf(full_fonts=True, uncompressed_pdf=True), pages)
 
 
 def stitch(book: "Book", bestiary: Bestiary, parts: dict[str, Part],
