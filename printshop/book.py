@@ -450,6 +450,7 @@ def stitch(book: "Book", bestiary: Bestiary, parts: dict[str, Part],
             located[anchor] = index
     skeleton.pages_written = len(skeleton.document.pages)
     skeleton.document = None  # the layout is large; only its PDF is needed now
+    _give_back_memory()
     drawn = 0
     programs: dict[str, object] = {}  # font program hash -> its stream in the book
     with pikepdf.open(io.BytesIO(data)) as pdf:
@@ -475,6 +476,19 @@ def stitch(book: "Book", bestiary: Bestiary, parts: dict[str, Part],
         pdf.save(out, deterministic_id=True, compress_streams=True,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
     return skeleton, out.getvalue()
+
+
+def _give_back_memory() -> None:
+    """Collect the dropped layout and hand freed memory back to the system (glibc), so
+    the joining that follows does not stack on top of it."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _font_descriptors(container):
