@@ -16,7 +16,7 @@ from typing import Literal
 
 import yaml
 from PIL import Image, ImageDraw
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .config import Config, CustomPreset, Project
 from .errors import ConfigError

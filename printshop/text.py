@@ -13,7 +13,6 @@ import functools
 import math
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 import regex
 from PIL import ImageDraw, ImageFont, features

@@ -15,7 +15,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT, seed_data
+from conftest import ROOT
 from printshop.cli import main
 
 SLUGS = sorted(p.stem for p in (ROOT / "entries").glob("*.yaml"))
