@@ -71,7 +71,6 @@ class BookDocument:
     front_pages: int
     records: list[Loaded]
     anchor_pages: dict[str, int] = field(default_factory=dict)  # anchor -> folio
-    left_out: list[str] = field(default_factory=list)
 
     @property
     def page_count(self) -> int:
@@ -444,10 +443,7 @@ def stitch(book: "Book", bestiary: Bestiary, parts: dict[str, Part],
 
     skeleton = book.render(bestiary, records, parts=parts)
     data = skeleton.document.write_pdf(finisher=page_labels(skeleton.front_pages))
-    located = {}
-    for index, page in enumerate(skeleton.document.pages):
-        for anchor in page.anchors:
-            located[anchor] = index
+    located = _anchor_pages(skeleton.document)
     skeleton.pages_written = len(skeleton.document.pages)
     skeleton.document = None  # the layout is large; only its PDF is needed now
     _give_back_memory()

@@ -88,15 +88,25 @@ def make_cards(renderer, item: Loaded, names: Sequence[str], fmt: str, scale: in
 
 def make_book(printer, bestiary: Bestiary, path: Path) -> list[Path]:
     """Lay out the book from every valid entry and write it."""
-    left_out = [item.display for item in bestiary.selected if not item.ok]
-    if left_out:
-        LOGGER.warning("the book leaves out %d entr%s with errors: %s", len(left_out),
-                       "y" if len(left_out) == 1 else "ies", ", ".join(left_out))
+    _say_left_out(bestiary)
     laid_out = printer.render(bestiary)
     write_atomic(target(path.parent, path.name), printer.pdf(laid_out))
     LOGGER.info("wrote %s (%d pages, %d specimens)", path, laid_out.page_count,
                 len(laid_out.records))
     return [path]
+
+
+def _say_left_out(bestiary: Bestiary) -> None:
+    """The book is printed without broken entries, and says which."""
+    left_out = [item.display for item in bestiary.selected if not item.ok]
+    if left_out:
+        LOGGER.warning("the book leaves out %d entr%s with errors: %s", len(left_out),
+                       "y" if len(left_out) == 1 else "ies", ", ".join(left_out))
+
+
+def _part_task(slug: str, key: str) -> "Task":
+    """Laying out one record of the parallel book into the parts cache."""
+    return Task("parts", slug, key, (f"{PARTS_DIR}/{key}.pdf", f"{PARTS_DIR}/{key}.json"))
 
 
 def make_part(printer, bestiary: Bestiary, task: Task, out: Path) -> list[Path]:
@@ -122,10 +132,7 @@ def make_stitched_book(printer, bestiary: Bestiary, out: Path, path: Path) -> li
         key = part_key(common, item, bestiary, in_book, printer.options)
         parts[item.slug] = Part(item.slug, out / PARTS_DIR / f"{key}.pdf",
                                 json.loads((out / PARTS_DIR / f"{key}.json").read_text()))
-    left_out = [item.display for item in bestiary.selected if not item.ok]
-    if left_out:
-        LOGGER.warning("the book leaves out %d entr%s with errors: %s", len(left_out),
-                       "y" if len(left_out) == 1 else "ies", ", ".join(left_out))
+    _say_left_out(bestiary)
     laid_out, data = stitch(printer, bestiary, parts)
     write_atomic(target(path.parent, path.name), data)
     keep = {f"{key}.{ext}" for key in (part_key(common, i, bestiary, in_book, printer.options)
@@ -219,8 +226,7 @@ def book(project: Project, output: Path | None = None, options=None, jobs: int |
     tasks = []
     for item in bestiary.valid:
         key = part_key(common, item, bestiary, in_book, options)
-        tasks.append(Task("parts", item.slug, key,
-                          (f"{PARTS_DIR}/{key}.pdf", f"{PARTS_DIR}/{key}.json")))
+        tasks.append(_part_task(item.slug, key))
     # Parts in worker processes; the joining here, once the workers are gone, so
     # that the largest step does not share the machine's memory with them.
     for result in _execute(project, bestiary, tasks, jobs, False, out, options):
@@ -370,9 +376,9 @@ def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: boo
         if force or not manifest.fresh(str(path), key):
             waits = []
             for slug, part in parts.items():
-                outputs = (f"{PARTS_DIR}/{part}.pdf", f"{PARTS_DIR}/{part}.json")
-                if force or not all((project.output_dir / out).is_file() for out in outputs):
-                    tasks.append(Task("parts", slug, part, outputs))
+                task = _part_task(slug, part)
+                if force or not all((project.output_dir / out).is_file() for out in task.outputs):
+                    tasks.append(task)
                     waits.append(part)
                 else:
                     fresh["parts"] += 1

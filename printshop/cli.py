@@ -190,16 +190,15 @@ def _locked(project, output: Path | None):
     return build_lock(output or project.output_dir, lambda text: click.echo(text, err=True))
 
 
-def _finish(outcome, noun: str, last: bool = True) -> None:
-    """Say what was written; with ``last``, fail if anything went wrong."""
+def _finish(outcome, noun: str) -> None:
+    """Say what was written; fail if anything went wrong."""
     for failure in outcome.failures:
         click.echo(f"error: {failure}", err=True)
     count = len(outcome.written)
     click.echo(f"{count} {noun}{'' if count == 1 else 's'} written", err=not outcome.ok)
-    if last:
-        _report(outcome.problems)
-        if outcome.failures:
-            raise EntryError(f"{len(outcome.failures)} {noun}(s) failed")
+    _report(outcome.problems)
+    if outcome.failures:
+        raise EntryError(f"{len(outcome.failures)} {noun}(s) failed")
 
 
 if __name__ == "__main__":  # pragma: no cover
