@@ -65,8 +65,14 @@ def pages(path: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=200)
-    count = parser.parse_args().entries
+    parser.add_argument("--scaling", metavar="N,N,...",
+                        help="only the book's peak memory and time at these entry counts, "
+                             "parallel against single pass")
+    arguments = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    if arguments.scaling:
+        return scaling([int(n) for n in arguments.scaling.split(",")])
+    count = arguments.entries
     from printshop.synthetic import write_synthetic
 
     with tempfile.TemporaryDirectory() as folder:
@@ -109,6 +115,31 @@ def main() -> None:
               f"{single_size / 1e6:.2f} MB = {parallel_size / single_size:.2f} (target <= 1.25)")
         print(f"dossiers+cards: --jobs 1 / --jobs 2 = {dc1 / dc2:.2f}x faster (target >= 1.7)")
         print(f"no-change rebuild: {again:.2f} s (target < 1 s); full build peak {full_peak:.0f} MB")
+
+
+def scaling(counts: list[int]) -> None:
+    """How the book's peak memory grows with the number of entries."""
+    from printshop.synthetic import write_synthetic
+
+    rows = []
+    for count in counts:
+        with tempfile.TemporaryDirectory() as folder:
+            project = Path(folder)
+            shutil.copy(ROOT / "printshop.toml", project)
+            write_synthetic(project / "entries", count, seed=0)
+            single, single_peak = run(["book", "--single-pass"], project)
+            parallel, parallel_peak = run(["book", "--jobs", "2"], project)
+            rows.append((count, pages(project / "output" / "book" / "bestiary.pdf"), single,
+                         single_peak, parallel, parallel_peak))
+    print(f"{'entries':>7} {'pages':>6} {'single s':>9} {'single MB':>10} {'parallel s':>11} "
+          f"{'parallel MB':>12} {'time':>5} {'memory':>7}")
+    for count, n_pages, single, single_peak, parallel, parallel_peak in rows:
+        print(f"{count:7} {n_pages:6} {single:9.2f} {single_peak:10.0f} {parallel:11.2f} "
+              f"{parallel_peak:12.0f} {parallel / single:5.2f} {parallel_peak / single_peak:7.2f}")
+    (first, s1, p1), (last, s2, p2) = \
+        [(r[0], r[3], r[5]) for r in (rows[0], rows[-1])]
+    print(f"growth from {first} to {last} entries: single pass {(s2 - s1) / (last - first):.2f} "
+          f"MB/entry, parallel {(p2 - p1) / (last - first):.2f} MB/entry")
 
 
 if __name__ == "__main__":

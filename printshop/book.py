@@ -15,6 +15,7 @@ How page numbers are made right (WeasyPrint lays out one document at a time):
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import statistics
@@ -276,19 +277,21 @@ class Book:
 
         return MarkdownIt("commonmark", {"html": False}).render(path.read_text(encoding="utf-8"))
 
-    def main_html(self, bestiary: Bestiary, records: list[Loaded],
-                  parts: dict | None = None) -> str:
+    def main_html(self, bestiary: Bestiary, records: list[Loaded], parts: dict | None = None,
+                  section: str | None = None, folios: dict | None = None) -> str:
+        """The book's HTML: all of it, or one ``section`` of the parallel book."""
         config = self.project.config
         contexts = list(_book_contexts(self.project, bestiary, records).values())
         return self.press.html("book.html.j2", {
-            "folios": _part_folios(records, parts) if parts else {},
+            "section": section,
+            "folios": folios or {},
             "pub": config.publication,
             "book": config.book,
             "created": config.created(),
             "edition": (config.created() or "")[:10],
             "records": contexts,
             "count": len(records),
-            "foreword": self.foreword(),
+            "foreword": self.foreword() if section in (None, "front") else None,
             "dial": cover_dial(records, config),
             "histogram": risk_histogram(records, config),
             "league": salary_league(records),
@@ -296,35 +299,42 @@ class Book:
             "parts": parts,
         })
 
-    def render(self, bestiary: Bestiary, records: Sequence[Loaded] | None = None,
-               parts: dict | None = None) -> BookDocument:
-        """Lay out the whole book in memory (see the module's note on page numbers).
-
-        With ``parts`` (records laid out elsewhere), each record is a skeleton
-        of empty sheets: see `stitch`.
-        """
-        records = order_records(records if records is not None else bestiary.valid,
-                                self.project.config)
-        if not records:
-            raise RenderError("no valid entries to print a book from")
-        main = self.press.render(self.main_html(bestiary, records, parts), self.stylesheets)
+    def render(self, bestiary: Bestiary, records: Sequence[Loaded] | None = None) -> BookDocument:
+        """Lay out the whole book in memory (see the module's note on page numbers)."""
+        records = self.records(bestiary, records)
+        main = self.press.render(self.main_html(bestiary, records), self.stylesheets)
         located = _anchor_pages(main)
         front = located[records[0].slug]
         placeholder = located["index"]
         anchor_pages = {anchor: index - front + 1 for anchor, index in located.items()}
-        index_html = self.press.html("book-index.html.j2", {
-            "pub": self.project.config.publication,
-            "sections": build_index(records, anchor_pages),
-        })
         start = placeholder - front + 1
-        index_sheets = [*self.stylesheets,
-                        self.press.sheet_from(f"@page :first {{ counter-reset: page {start}; }}")]
-        index = self.press.render(index_html, index_sheets)
+        index = self.index(records, anchor_pages, start)
         for i, page in enumerate(index.pages):
             for anchor in page.anchors:
                 anchor_pages[anchor] = start + i
         joined = main.copy([*main.pages[:placeholder], *index.pages])
         return BookDocument(joined, front, list(records), anchor_pages)
+
+    def records(self, bestiary: Bestiary, records: Sequence[Loaded] | None) -> list[Loaded]:
+        """The records to print, in the book's order."""
+        records = order_records(records if records is not None else bestiary.valid,
+                                self.project.config)
+        if not records:
+            raise RenderError("no valid entries to print a book from")
+        return records
+
+    def index(self, records: Sequence[Loaded], anchor_pages: dict[str, int], start: int):
+        """Lay out the index, its page counter starting at body page ``start``."""
+        html = self.press.html("book-index.html.j2", {
+            "pub": self.project.config.publication,
+            "sections": build_index(records, anchor_pages),
+        })
+        return self.press.render(html, self.starting_at(start))
+
+    def starting_at(self, folio: int, selector: str = ":first") -> list:
+        """The book's stylesheets, for a document whose first page is body page ``folio``."""
+        return [*self.stylesheets,
+                self.press.sheet_from(f"@page {selector} {{ counter-reset: page {folio}; }}")]
 
     def pdf(self, book: BookDocument) -> bytes:
         options = dict(PDF_OPTIONS)
@@ -354,12 +364,20 @@ def book_path(project: Project, output: Path | None) -> Path:
 
 # ---- The parallel book --------------------------------------------------------
 # Each record is laid out on its own, in a worker process, as pages with no
-# furniture. The book is then laid out as a skeleton in which every record is
-# a run of empty sheets that carry, at the same places, the record's anchors,
-# bookmarks and cross-reference numbers: WeasyPrint numbers the pages, fills
-# in the contents, cross-references, index, outline and links, cheaply. Last,
-# each record's pages are drawn onto its sheets (pikepdf), and the fonts the
-# parts share are stored once.
+# furniture. Its page count fixes where every record, the appendix and the
+# index start, so every page number (contents, cross-references, index) is
+# known before the book itself is laid out. The book is then laid out as a
+# run of small documents, one after the other, each written and dropped
+# before the next (memory stays that of one piece, however long the book):
+# the front matter, the body in pieces of about CHUNK_PAGES pages in which
+# each record is a run of empty sheets carrying its running heads, folios,
+# anchors, bookmarks and cross-reference numbers at the places the real pages
+# have them, the appendix, the index. pikepdf joins the pieces, draws every
+# record's pages onto its sheets, makes one outline, one table of named
+# destinations and the page labels, and stores the fonts the parts share once.
+
+#: Pages of the body laid out as one document of the parallel book.
+CHUNK_PAGES = 96
 
 #: A part has no furniture and no page background of its own.
 PART_CSS = "\n".join(
@@ -434,44 +452,241 @@ def render_part(book: "Book", item: Loaded, bestiary: Bestiary, in_book: set[str
     return Part(item.slug, document.write_pdf(full_fonts=True, uncompressed_pdf=True), pages)
 
 
+def _body_chunks(records: Sequence[Loaded], folios: dict[str, int],
+                 pages: int) -> list[list[Loaded]]:
+    """Runs of records of about ``pages`` pages; each starts a document of its own."""
+    chunks: list[list[Loaded]] = [[]]
+    first = 1
+    for item in records:
+        if chunks[-1] and folios[item.slug] - first >= pages:
+            chunks.append([])
+            first = folios[item.slug]
+        chunks[-1].append(item)
+    return chunks
+
+
+@dataclass
+class _Piece:
+    """One document of the parallel book, written, with what the join needs."""
+
+    pdf: bytes
+    anchors: set[str]  # the anchors it defines (others it links to are stand-ins)
+    bookmarks: list  # WeasyPrint's bookmark tree, in PDF coordinates
+    sheets: dict[str, int] = field(default_factory=dict)  # "slug--sheet-k" -> its page
+
+
+def _piece(document, **options) -> _Piece:
+    """Write one laid-out document of the parallel book.
+
+    Links to anchors in other pieces are kept by giving those names stand-in
+    anchors here (WeasyPrint drops a link whose anchor it does not have); the
+    join then points every name at the one piece that really has it.
+    """
+    anchors = {name for page in document.pages for name in page.anchors}
+    sheets = {name: index for index, page in enumerate(document.pages)
+              for name in page.anchors if "--sheet-" in name}
+    elsewhere = {target for page in document.pages for kind, target, *_ in page.links
+                 if kind == "internal" and target not in anchors}
+    document.pages[0].anchors.update({name: (0, 0, 0, 0) for name in sorted(elsewhere)})
+    bookmarks = document.make_bookmark_tree(scale=0.75, transform_pages=True)
+    return _Piece(document.write_pdf(**options), anchors, bookmarks, sheets)
+
+
 def stitch(book: "Book", bestiary: Bestiary, parts: dict[str, Part],
            records: Sequence[Loaded] | None = None) -> tuple[BookDocument, bytes]:
-    """Lay out the skeleton, then draw every part's pages onto its sheets."""
+    """Lay out the book's pieces one at a time, then join them and draw the parts in."""
+    records = book.records(bestiary, records)
+    folios = _part_folios(records, parts)
+    last = records[-1].slug
+    appendix = folios[last] + len(parts[last].sheets)
+    appendix += 1 - appendix % 2
+    options = {"full_fonts": True, "uncompressed_pdf": True}  # shared and packed on joining
+    back = book.press.render(book.main_html(bestiary, records, section="back"),
+                             book.starting_at(appendix))
+    index_start = appendix + len(back.pages)
+    index_start += 1 - index_start % 2
+    back = _piece(back, **options)
+    folios.update({"#appendix": appendix, "#index": index_start})
+    anchor_pages = {"appendix": appendix}
+    for item in records:
+        anchor_pages[item.slug] = folios[item.slug]
+        for k, sheet in enumerate(parts[item.slug].sheets):
+            for anchor in sheet["anchors"]:
+                anchor_pages.setdefault(anchor["id"], folios[item.slug] + k)
+    index = book.index(records, anchor_pages, index_start)
+    for i, page in enumerate(index.pages):
+        for anchor in page.anchors:
+            anchor_pages.setdefault(anchor, index_start + i)
+    index = _piece(index, **options)
+    front = book.press.render(book.main_html(bestiary, records, section="front", folios=folios),
+                              book.stylesheets)
+    front_pages = len(front.pages) + len(front.pages) % 2  # the body starts on the right
+    front = _piece(front, **options)
+    blank = _piece(book.press.render(
+        book.press.html("book-blank.html.j2", {"pub": book.project.config.publication}),
+        book.stylesheets), **options)
+    _give_back_memory()
+
+    def body():
+        chunks = _body_chunks(records, folios, CHUNK_PAGES)
+        for chunk in chunks:
+            html = book.main_html(bestiary, chunk, parts=parts, section="body", folios=folios)
+            document = book.press.render(
+                html, book.starting_at(folios[chunk[0].slug], ":nth(1 of body)"))
+            piece = _piece(document, **options)
+            del document
+            _give_back_memory()
+            yield chunk, piece
+
+    data, pages = _join(front, body(), [back, index], blank, parts, front_pages)
+    laid_out = BookDocument(None, front_pages, list(records), anchor_pages)
+    laid_out.pages_written = pages
+    return laid_out, data
+
+
+def _join(front: _Piece, body, back: list[_Piece], blank: _Piece, parts: dict[str, Part],
+          front_pages: int) -> tuple[bytes, int]:
+    """One PDF from the pieces, each on a right-hand page (after a blank page where
+    needed): parts drawn onto their sheets, one outline, one table of named
+    destinations, page labels; streams that several pieces carry stored once."""
     import io
+    import warnings
 
     import pikepdf
 
-    skeleton = book.render(bestiary, records, parts=parts)
-    data = skeleton.document.write_pdf(finisher=page_labels(skeleton.front_pages))
-    located = _anchor_pages(skeleton.document)
-    skeleton.pages_written = len(skeleton.document.pages)
-    skeleton.document = None  # the layout is large; only its PDF is needed now
-    _give_back_memory()
+
+    destinations: dict[str, pikepdf.Object] = {}
+    bookmarks: list = []
+    fonts = _SharedFonts()
     drawn = 0
-    programs: dict[str, object] = {}  # font program hash -> its stream in the book
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        for slug, part in parts.items():
-            pdf_source = part.pdf if isinstance(part.pdf, Path) else io.BytesIO(part.pdf)
-            with pikepdf.open(pdf_source) as source:
-                known = _hold_back_font_programs(source, programs)
-                for k in range(len(part.sheets)):
-                    # The part's page as a form drawn over its sheet, under a fixed
-                    # name (pikepdf's add_overlay picks random ones: not reproducible).
-                    sheet = pikepdf.Page(pdf.pages[located[f"{slug}--sheet-{k}"]])
-                    form = pdf.copy_foreign(pikepdf.Page(source.pages[k]).as_form_xobject())
-                    _restore_font_programs(form, programs, known)
-                    drawn += 1  # pages may share one resource dictionary: names unique
-                    name = sheet.add_resource(form, pikepdf.Name.XObject,
-                                              pikepdf.Name(f"/PrintshopPart{drawn}"))
-                    # The sheet's own drawing leaves its transform in place: wrap it.
-                    sheet.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
-                    sheet.contents_add(pikepdf.Stream(pdf, b"\nQ q " + bytes(name) + b" Do Q\n"),
-                                       prepend=False)
-        _share_streams(pdf)
+    # Each source is closed once copied: an open one keeps every object it has
+    # parsed (whole fonts' widths and maps), about 1 MB a part.
+    with pikepdf.open(io.BytesIO(front.pdf)) as pdf, warnings.catch_warnings():
+        warnings.simplefilter("ignore", pikepdf.PageCopyWarning)  # names are made below
+
+        def source_of(data: bytes | Path):
+            if isinstance(data, Path):
+                return pikepdf.open(data, access_mode=pikepdf.AccessMode.stream)
+            return pikepdf.open(io.BytesIO(data))
+        for key in ("/Outlines", "/Names", "/PageLabels"):
+            if key in pdf.Root:
+                del pdf.Root[key]
+
+        def add(piece: _Piece, source, first: int) -> None:
+            pages = {page.objgen: i for i, page in enumerate(source.pages)}
+            names = pikepdf.NameTree(source.Root.Names.Dests) if "/Names" in source.Root \
+                else {}
+            for name in sorted(piece.anchors):
+                if name in destinations or name not in names:
+                    continue
+                dest = names[name]
+                destinations[name] = pikepdf.Array([pdf.pages[first + pages[dest[0].objgen]].obj,
+                                                    *list(dest)[1:]])
+            bookmarks.extend(_shift(piece.bookmarks, first))
+
+        def append(piece: _Piece | None) -> int:
+            with source_of((piece or blank).pdf) as source:
+                fonts.hold_back(source.pages)
+                first = len(pdf.pages)
+                pdf.pages.extend(source.pages)
+                fonts.restore(pdf.pages[first:])
+                if piece is not None:
+                    add(piece, source, first)
+            return first
+
+        fonts.hold_back(pdf.pages)
+        fonts.restore(pdf.pages)
+        add(front, pdf, 0)
+        for piece_parts, piece in itertools.chain(body, ((None, p) for p in back)):
+            if len(pdf.pages) % 2:
+                append(None)
+            first = append(piece)
+            for item in piece_parts or ():
+                part = parts[item.slug]
+                with source_of(part.pdf) as source:
+                    fonts.hold_back(source.pages)
+                    for k in range(len(part.sheets)):
+                        # The part's page as a form drawn over its sheet, under a fixed
+                        # name (pikepdf's add_overlay picks random ones: not reproducible).
+                        at = first + piece.sheets[f"{item.slug}--sheet-{k}"]
+                        sheet = pikepdf.Page(pdf.pages[at])
+                        form = _as_form(pdf, source.pages[k])
+                        fonts.restore([form])
+                        drawn += 1  # pages may share one resource dictionary: names unique
+                        name = sheet.add_resource(form, pikepdf.Name.XObject,
+                                                  pikepdf.Name(f"/PrintshopPart{drawn}"))
+                        # The sheet's own drawing leaves its transform in place: wrap it.
+                        sheet.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
+                        sheet.contents_add(
+                            pikepdf.Stream(pdf, b"\nQ q " + bytes(name) + b" Do Q\n"),
+                            prepend=False)
+        pdf.Root.Names = pdf.make_indirect(pikepdf.Dictionary(Dests=pikepdf.Dictionary(
+            Names=pikepdf.Array([v for name in sorted(destinations)
+                                 for v in (pikepdf.String(name), destinations[name])]))))
+        _outline(pdf, bookmarks)
+        nums = [front_pages, pikepdf.Dictionary(S=pikepdf.Name.D, St=1)]
+        if front_pages:
+            nums = [0, pikepdf.Dictionary(S=pikepdf.Name.r), *nums]
+        pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True, compress_streams=True,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    return skeleton, out.getvalue()
+        return out.getvalue(), len(pdf.pages)
+
+
+def _as_form(pdf, page):
+    """A part's page as a form XObject of the book. Its content stream is copied as
+    it is, so its data is read from the part's file only when the book is saved
+    (pikepdf's ``as_form_xobject`` reads it into memory first)."""
+    import pikepdf
+
+    contents = page.obj.get("/Contents")
+    if not isinstance(contents, pikepdf.Stream) or "/Rotate" in page.obj:
+        return pdf.copy_foreign(pikepdf.Page(page).as_form_xobject())
+    form = pdf.copy_foreign(contents)
+    form.Type, form.Subtype = pikepdf.Name.XObject, pikepdf.Name.Form
+    form.BBox = pikepdf.Array([float(v) for v in page.obj.MediaBox])
+    resources = page.obj.Resources
+    if not resources.is_indirect:
+        resources = page.obj.Resources = page.owner.make_indirect(resources)
+    form.Resources = pdf.copy_foreign(resources)
+    return form
+
+
+def _shift(bookmarks: list, first: int) -> list:
+    """A WeasyPrint bookmark tree with its page numbers moved ``first`` pages on."""
+    return [(title, (page + first, x, y), _shift(children, first), state)
+            for title, (page, x, y), children, state in bookmarks]
+
+
+def _outline(pdf, bookmarks: list, parent=None) -> tuple[list, int]:
+    """The PDF outline of a WeasyPrint bookmark tree (as WeasyPrint writes it)."""
+    import pikepdf
+
+    count = len(bookmarks)
+    items = []
+    for title, (page, x, y), children, state in bookmarks:
+        item = pdf.make_indirect(pikepdf.Dictionary(
+            Title=pikepdf.String(title),
+            Dest=pikepdf.Array([pdf.pages[page].obj, pikepdf.Name.XYZ, x, y, 0])))
+        kids, kids_count = _outline(pdf, children, item)
+        item.Count = -kids_count if state == "closed" else kids_count
+        if state != "closed":
+            count += kids_count
+        if items:
+            item.Prev = items[-1]
+            items[-1].Next = item
+        if kids:
+            item.First, item.Last = kids[0], kids[-1]
+        if parent is not None:
+            item.Parent = parent
+        items.append(item)
+    if parent is None and items:
+        root = pdf.make_indirect(pikepdf.Dictionary(Count=count, First=items[0], Last=items[-1]))
+        for item in items:
+            item.Parent = root
+        pdf.Root.Outlines = root
+    return items, count
 
 
 def _give_back_memory() -> None:
@@ -487,84 +702,88 @@ def _give_back_memory() -> None:
         pass
 
 
-def _font_descriptors(container):
-    """The font descriptors a resource dictionary's fonts use (Type0 fonts included)."""
-    for _, font in container.get("/Resources", {}).get("/Font", {}).items():
-        for target in font.get("/DescendantFonts", [font]):
-            descriptor = target.get("/FontDescriptor")
-            if descriptor is not None:
-                yield descriptor
+class _SharedFonts:
+    """Every font of the joined book stored once.
 
-
-def _hold_back_font_programs(source, programs: dict) -> set[str]:
-    """Mark, in a part, the font programs the book already has, so they are not copied.
-
-    Parts embed whole fonts, the same bytes in every part: copying each part's
-    copy and sharing afterwards would hold hundreds of megabytes at once.
+    Parts and pieces embed whole fonts (widths and Unicode maps for every glyph),
+    so a font is the same object, byte for byte, wherever it is used. Before a
+    source's pages are copied, each font the book already has is swapped, in the
+    source's resources, for a small marker naming it; after copying, the markers
+    point at the book's copy. Nothing is copied twice, so memory does not grow
+    with the number of parts that share a font.
     """
-    import hashlib
 
-    import pikepdf
+    MARK = "/PrintshopFont"
 
-    known = set()
-    for page in source.pages:
-        for descriptor in _font_descriptors(page.obj):
-            if "/FontFile2" not in descriptor:
-                continue
-            digest = hashlib.sha256(descriptor.FontFile2.read_raw_bytes()).hexdigest()
-            descriptor.PrintshopProgram = pikepdf.String(digest)
-            if digest in programs:
-                del descriptor.FontFile2
-                known.add(digest)
-    return known
+    def __init__(self) -> None:
+        self.fonts: dict[str, object] = {}  # digest -> the font in the book
 
+    @staticmethod
+    def _font_maps(container, seen: set):
+        """The /Font resource dictionaries of a page or form, and of its forms."""
+        resources = container.get("/Resources")
+        if resources is None or resources.objgen in seen and resources.objgen != (0, 0):
+            return
+        seen.add(resources.objgen)
+        if "/Font" in resources:
+            yield resources.Font
+        for _, xobject in resources.get("/XObject", {}).items():
+            if xobject.get("/Subtype") == "/Form":
+                yield from _SharedFonts._font_maps(xobject, seen)
 
-def _restore_font_programs(form, programs: dict, known: set[str]) -> None:
-    """Point a copied part's fonts at the book's single copy of each program."""
-    for descriptor in _font_descriptors(form):
-        if "/PrintshopProgram" not in descriptor:
-            continue
-        digest = str(descriptor.PrintshopProgram)
-        del descriptor.PrintshopProgram
-        if digest in known or "/FontFile2" not in descriptor:
-            descriptor.FontFile2 = programs[digest]
+    @staticmethod
+    def _digest(obj, hashes: dict) -> str:
+        """A hash of an object and everything it refers to (streams by their bytes)."""
+        import hashlib
+
+        import pikepdf
+
+        key = obj.objgen if getattr(obj, "is_indirect", False) else None
+        if key and key in hashes:
+            return hashes[key]
+        if isinstance(obj, pikepdf.Stream):
+            parts = [repr(sorted((str(k), _SharedFonts._digest(v, hashes))
+                                 for k, v in obj.stream_dict.items() if k != "/Length")),
+                     hashlib.sha256(obj.read_raw_bytes()).hexdigest()]
+        elif isinstance(obj, pikepdf.Dictionary):
+            parts = sorted((str(k), _SharedFonts._digest(v, hashes)) for k, v in obj.items())
+        elif isinstance(obj, pikepdf.Array):
+            parts = [_SharedFonts._digest(v, hashes) for v in obj]
         else:
-            programs[digest] = descriptor.FontFile2
+            parts = [repr(obj)]
+        digest = hashlib.sha256(repr(parts).encode()).hexdigest()
+        if key:
+            hashes[key] = digest
+        return digest
 
+    def hold_back(self, containers) -> None:
+        """Swap, in a source about to be copied, the fonts the book has for markers."""
+        import pikepdf
 
-def _share_streams(pdf) -> None:
-    """Store once each stream that several parts carry (font programs, ToUnicode maps):
-    separately laid-out parts would otherwise each bring their own copy."""
-    import hashlib
+        hashes: dict = {}
+        seen: set = set()
+        for container in containers:
+            for font_map in self._font_maps(container, seen):
+                for name, font in list(font_map.items()):
+                    if self.MARK in font:
+                        continue
+                    digest = self._digest(font, hashes)
+                    if digest in self.fonts:
+                        font_map[name] = pikepdf.Dictionary({self.MARK: pikepdf.String(digest)})
+                    else:
+                        font[self.MARK] = pikepdf.String(digest)
 
-    import pikepdf
-
-    canonical: dict[str, pikepdf.Object] = {}
-    replace: dict[tuple[int, int], pikepdf.Object] = {}
-    for obj in pdf.objects:
-        if not isinstance(obj, pikepdf.Stream):
-            continue
-        header = sorted((str(k), repr(v)) for k, v in obj.items() if k != "/Length")
-        key = hashlib.sha256(repr(header).encode() + obj.read_raw_bytes()).hexdigest()
-        first = canonical.setdefault(key, obj)
-        if first.objgen != obj.objgen:
-            replace[obj.objgen] = first
-    if not replace:
-        return
-
-    def relink(container) -> None:
-        keys = container.keys() if isinstance(container, pikepdf.Dictionary) else \
-            range(len(container))
-        for key in list(keys):
-            value = container[key]
-            if not isinstance(value, pikepdf.Object):
-                continue  # numbers and booleans come back as Python values
-            if value.is_indirect and value.objgen in replace:
-                container[key] = replace[value.objgen]
-            elif not value.is_indirect and isinstance(value, (pikepdf.Dictionary,
-                                                               pikepdf.Array)):
-                relink(value)
-
-    for obj in pdf.objects:
-        if isinstance(obj, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)):
-            relink(obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj)
+    def restore(self, containers) -> None:
+        """Point the copied markers at the book's fonts; adopt fonts seen first."""
+        seen: set = set()
+        for container in containers:
+            for font_map in self._font_maps(container, seen):
+                for name, font in list(font_map.items()):
+                    if self.MARK not in font:
+                        continue
+                    digest = str(font[self.MARK])
+                    if digest in self.fonts and font.objgen != self.fonts[digest].objgen:
+                        font_map[name] = self.fonts[digest]
+                    else:
+                        del font[self.MARK]
+                        self.fonts[digest] = font

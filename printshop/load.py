@@ -6,6 +6,7 @@ anything renders; a broken entry is recorded and skipped, never fatal.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import os
@@ -285,10 +286,6 @@ def _yaml_problem(error: yaml.MarkedYAMLError, text: str) -> tuple[tuple[int, in
     mark = error.problem_mark or error.context_mark
     where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     message = " ".join(str(part) for part in (error.context, error.problem) if part)
-    if mark is not None:
-        line = text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
-        if "\t" in line[: len(line) - len(line.lstrip())]:
-            message += " (indent with spaces, not tabs)"
     return where, f"YAML syntax error: {message}"
 
 
@@ -350,6 +347,37 @@ def validate_entry(data: dict, marks: _Marks, display: str) -> tuple[Entry | Non
         return None, problems
 
 
+#: Columns a tab in an indentation stands for (most editors show tabs as four).
+TAB_WIDTH = 4
+
+
+def expand_indentation(text: str) -> tuple[str, dict[int, tuple[int, int]]]:
+    """YAML forbids tabs in indentation; editors insert them. Expand tabs at the start
+    of lines to tab stops of TAB_WIDTH, and return, for each changed line, (its new
+    indentation width, its old one) so that columns can be put back."""
+    if "\t" not in text:
+        return text, {}
+    lines = text.split("\n")
+    moved: dict[int, tuple[int, int]] = {}
+    for number, line in enumerate(lines, 1):
+        indent = len(line) - len(line.lstrip(" \t"))
+        if "\t" not in line[:indent]:
+            continue
+        width = 0
+        for char in line[:indent]:
+            width = (width // TAB_WIDTH + 1) * TAB_WIDTH if char == "\t" else width + 1
+        lines[number - 1] = " " * width + line[indent:]
+        moved[number] = (width, indent)
+    return "\n".join(lines), moved
+
+
+def _original_column(moved: dict[int, tuple[int, int]], line: int, column: int) -> int:
+    if line not in moved:
+        return column
+    width, indent = moved[line]
+    return column - width + indent if column > width else min(column, indent + 1)
+
+
 def load_entry(path: Path, slug: str | None = None) -> Loaded:
     """Read one entry file; never raises for anything wrong inside the file."""
     display = display_path(path)
@@ -374,7 +402,15 @@ def load_entry(path: Path, slug: str | None = None) -> Loaded:
     if text is None:
         return loaded
     loaded.digest = hashlib.sha256(data).hexdigest()
+    text, moved = expand_indentation(text)
     raw, marks, problems = parse_entry(text, display)
+    if moved:  # report columns of the file as it is, tabs and all
+        problems = [dataclasses.replace(p, column=_original_column(moved, p.line, p.column))
+                    for p in problems]
+        if marks is not None:
+            for table in (marks.values, marks.keys):
+                for loc, (line, column) in table.items():
+                    table[loc] = (line, _original_column(moved, line, column))
     loaded.marks = marks
     loaded.problems.extend(problems)
     if raw is None:

@@ -26,13 +26,21 @@ def squash(text: str) -> str:
     return " ".join(text.replace("\r", " ").replace("\n", " ").split())
 
 
-def outline(data: bytes) -> list[tuple[int, str]]:
-    """(level, title) of every bookmark, depth first."""
+def outline(data: bytes, pages: bool = False) -> list[tuple]:
+    """(level, title) of every bookmark, depth first; with ``pages``, (level, title,
+    index of the page it opens, its height on that page)."""
     result = []
     with pikepdf.open(io.BytesIO(data)) as pdf, pdf.open_outline() as tree:
+        page_of = {page.obj.objgen: i for i, page in enumerate(pdf.pages)}
+
         def walk(items, level):
             for item in items:
-                result.append((level, item.title))
+                if pages:
+                    dest = item.destination
+                    result.append((level, item.title, page_of[dest[0].objgen],
+                                   round(float(dest[3]), 1)))
+                else:
+                    result.append((level, item.title))
                 walk(item.children, level + 1)
         walk(tree.root, 1)
     return result
