@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Sequence
 
 from . import __version__
 from .config import Project
-from .errors import PrintshopError
+from .errors import PrintshopError, RenderError
 from .load import Bestiary, Loaded, Problem, load_bestiary
 from .output import target, write_atomic
 
@@ -121,22 +121,23 @@ def make_part(printer, bestiary: Bestiary, task: Task, out: Path) -> list[Path]:
     return [pdf_path, json_path]
 
 
-def make_stitched_book(printer, bestiary: Bestiary, out: Path, path: Path) -> list[Path]:
-    """Join the cached parts into the book (the parts were laid out by other tasks)."""
+def make_stitched_book(printer, bestiary: Bestiary, out: Path, path: Path,
+                       keys: dict[str, str]) -> list[Path]:
+    """Join the cached parts into the book (the parts were laid out by other tasks,
+    under the keys the plan gave them: ``keys``, slug -> key)."""
     from .book import Part, stitch
 
-    common = fingerprint(printer.project)
-    in_book = sorted(item.slug for item in bestiary.valid)
     parts = {}
     for item in bestiary.valid:
-        key = part_key(common, item, bestiary, in_book, printer.options)
-        parts[item.slug] = Part(item.slug, out / PARTS_DIR / f"{key}.pdf",
-                                json.loads((out / PARTS_DIR / f"{key}.json").read_text()))
+        pdf, sheets = (out / PARTS_DIR / f"{keys[item.slug]}.{ext}" for ext in ("pdf", "json"))
+        if not pdf.is_file() or not sheets.is_file():
+            raise RenderError(f"the laid-out part of {item.display} is missing from "
+                              f"{out / PARTS_DIR}; build again")
+        parts[item.slug] = Part(item.slug, pdf, json.loads(sheets.read_text()))
     _say_left_out(bestiary)
     laid_out, data = stitch(printer, bestiary, parts)
     write_atomic(target(path.parent, path.name), data)
-    keep = {f"{key}.{ext}" for key in (part_key(common, i, bestiary, in_book, printer.options)
-                                       for i in bestiary.valid) for ext in ("pdf", "json")}
+    keep = {f"{key}.{ext}" for key in keys.values() for ext in ("pdf", "json")}
     for stale in (out / PARTS_DIR).glob("*"):  # parts no book needs any more (ours alone)
         if stale.name not in keep and not stale.name.startswith("."):
             stale.unlink(missing_ok=True)
@@ -223,10 +224,9 @@ def book(project: Project, output: Path | None = None, options=None, jobs: int |
     out = output or project.output_dir
     common = fingerprint(project)
     in_book = sorted(item.slug for item in bestiary.valid)
-    tasks = []
-    for item in bestiary.valid:
-        key = part_key(common, item, bestiary, in_book, options)
-        tasks.append(_part_task(item.slug, key))
+    keys = {item.slug: part_key(common, item, bestiary, in_book, options)
+            for item in bestiary.valid}
+    tasks = [_part_task(slug, key) for slug, key in keys.items()]
     # Parts in worker processes; the joining here, once the workers are gone, so
     # that the largest step does not share the machine's memory with them.
     for result in _execute(project, bestiary, tasks, jobs, False, out, options):
@@ -237,7 +237,8 @@ def book(project: Project, output: Path | None = None, options=None, jobs: int |
     if outcome.failures:
         return outcome
     try:
-        outcome.written.extend(make_stitched_book(Book(project, options), bestiary, out, path))
+        outcome.written.extend(make_stitched_book(Book(project, options), bestiary, out, path,
+                                                  keys))
     except PrintshopError as error:
         outcome.failures.append(f"book: {error.message}")
     return outcome
@@ -254,6 +255,7 @@ class Task:
     key: str
     outputs: tuple[str, ...]  # relative to the output folder
     after: tuple[str, ...] = ()  # keys of the tasks that must finish first
+    parts: tuple[tuple[str, str], ...] = ()  # the book's: (slug, key) of each record's part
 
 
 @dataclass
@@ -382,7 +384,8 @@ def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: boo
                     waits.append(part)
                 else:
                     fresh["parts"] += 1
-            tasks.append(Task("book", None, key, (str(path),), tuple(waits)))
+            tasks.append(Task("book", None, key, (str(path),), tuple(waits),
+                              tuple(parts.items())))
         else:
             fresh["book"] += 1
     for item in valid:
@@ -462,7 +465,8 @@ def run_task(task: Task) -> TaskResult:
         elif task.stage == "parts":
             paths = make_part(_renderer("book"), bestiary, task, out)
         else:
-            paths = make_stitched_book(_renderer("book"), bestiary, out, out / task.outputs[0])
+            paths = make_stitched_book(_renderer("book"), bestiary, out, out / task.outputs[0],
+                                       dict(task.parts))
         for path in paths:
             stat = path.stat()
             result.written.append((str(path.relative_to(out)), stat.st_size, stat.st_mtime_ns))

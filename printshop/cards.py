@@ -23,7 +23,7 @@ from .errors import ConfigError
 from .gauge import gauge_geometry
 from .load import EntryLoader, Loaded
 from .model import headline, record_id, salary_figure
-from .text import FontChain, fit
+from .text import FontChain, fit, warn_uncovered
 
 LOGGER = logging.getLogger("printshop")
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
@@ -262,9 +262,7 @@ class Cards:
                 self._text(card, draw, part, box, texts[part.text], scale)
             else:
                 self._gauge(card, draw, part, box, item, scale, preset)
-        for cluster in dict.fromkeys(card.missing):
-            LOGGER.warning("%s: no bundled font has %r (%s); it prints as a box",
-                           item.display, cluster, " ".join(f"U+{ord(c):04X}" for c in cluster))
+        warn_uncovered(item.display, card.missing, LOGGER)
         return card
 
     def _text(self, card: Card, draw, part: Part, box, text: str, scale: int,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import EntryError
+from .errors import EntryError, PrintshopError
 
 STAGES = ("dossiers", "cards", "book")
 
@@ -26,7 +27,9 @@ class _Echo(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         prefix = "warning: " if record.levelno >= logging.WARNING else ""
-        click.echo(f"{prefix}{record.getMessage()}", err=True)
+        from .load import printable
+
+        click.echo(printable(f"{prefix}{record.getMessage()}"), err=True)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -49,7 +52,27 @@ def _report(problems, strict: bool = False) -> None:
         raise EntryError(f"{len(errors)} problem(s) in {files} entr{'y' if files == 1 else 'ies'}")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Guarded(click.Group):
+    """No traceback reaches a user: a failure printshop did not foresee is reported in
+    one line (``PRINTSHOP_DEBUG=1`` shows the traceback, for a bug report)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            if os.environ.get("PRINTSHOP_DEBUG"):
+                raise
+            if isinstance(error, OSError) and error.strerror:
+                where = f"{error.filename}: " if error.filename else ""
+                raise PrintshopError(f"{where}{error.strerror}") from error
+            raise PrintshopError(f"internal error: {type(error).__name__}: {error} (please "
+                                 "report it; PRINTSHOP_DEBUG=1 shows where it happened)") \
+                from error
+
+
+@click.group(cls=_Guarded, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="printshop")
 @click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=Path),
               help="The project folder (default: the nearest folder with printshop.toml).")

@@ -7,6 +7,7 @@ process (fonts, parsed stylesheets, Jinja) lives in `printshop.press.Press`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from .config import Project
@@ -14,6 +15,9 @@ from .gauge import gauge_geometry
 from .load import Bestiary, Loaded
 from .model import headline, record_id, salary_figure
 from .press import PDF_OPTIONS, Press, theme_css
+from .text import warn_uncovered
+
+LOGGER = logging.getLogger("printshop")
 
 STYLESHEETS = ("fonts.css", "record.css", "dossier.css")
 
@@ -60,6 +64,20 @@ def dossier_context(item: Loaded, bestiary: Bestiary, project: Project) -> dict:
     }
 
 
+def _texts(value):
+    """Every string of an entry (a model, or what it holds)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+    elif hasattr(value, "model_dump"):
+        yield from _texts(value.model_dump())
+
+
 class Dossiers:
     """A warm dossier renderer: build once per process, render many entries."""
 
@@ -68,6 +86,7 @@ class Dossiers:
         self.project = project
         self.press = press or Press(project)
         self.fetcher = self.press.fetcher
+        self._chain = None
         self.stylesheets = [self.press.sheet(name) for name in STYLESHEETS]
         self.stylesheets.append(self.press.sheet_from(theme_css(project, paper)))
 
@@ -77,8 +96,19 @@ class Dossiers:
 
     def render(self, item: Loaded, bestiary: Bestiary):
         """Lay out the dossier: a WeasyPrint `Document`, nothing written."""
+        self.check_coverage(item)
         return self.press.render(self.html(item, bestiary), self.stylesheets)
 
     def pdf(self, item: Loaded, bestiary: Bestiary) -> bytes:
         """The dossier as PDF bytes."""
         return self.render(item, bestiary).write_pdf(**PDF_OPTIONS)
+
+    def check_coverage(self, item: Loaded) -> None:
+        """Warn about characters no bundled font has: they would print as boxes."""
+        if self._chain is None:
+            from .resources import font_files
+            from .text import FontChain
+
+            self._chain = FontChain(tuple(str(p) for p in font_files(self.project.fonts_dir)))
+        warn_uncovered(item.display, self._chain.uncovered(" ".join(_texts(item.entry))),
+                       LOGGER)

@@ -54,6 +54,17 @@ class Gauge:
     value_size: float  # its font size, box units
     label_anchor: Point  # where the band label is written (centred)
     label_size: float
+    label_fitted: str = ""  # the label as the dial prints it: cut short to its width
+
+#: Advance of a monospaced letter, in ems, plus the dial label's letter spacing.
+MONO_ADVANCE = 0.6
+LABEL_SPACING = 1.0
+
+
+def fit_label(label: str, width: float, size: float) -> str:
+    """``label`` cut (with an ellipsis) to fit ``width`` in a monospaced font."""
+    room = max(1, int(width / (size * MONO_ADVANCE + LABEL_SPACING)))
+    return label if len(label) <= room else label[: room - 1].rstrip() + "…"
 
 
 def angle_of(percent: float) -> float:
@@ -103,6 +114,7 @@ def gauge_geometry(percent: int, bands: Sequence, label: str, width: float = 200
     side_b = _point(centre, base, angle - math.pi / 2)
     tail = _point(centre, base * 1.6, angle + math.pi)
     value_size = radius * 0.30
+    label_size = round(radius * 0.13, 3)
     return Gauge(
         width=width,
         height=centre[1] + radius * 0.66,
@@ -118,7 +130,8 @@ def gauge_geometry(percent: int, bands: Sequence, label: str, width: float = 200
         value_anchor=(centre[0], round(centre[1] + radius * 0.42, 3)),
         value_size=round(value_size, 3),
         label_anchor=(centre[0], round(centre[1] + radius * 0.60, 3)),
-        label_size=round(radius * 0.13, 3),
+        label_size=label_size,
+        label_fitted=fit_label(label, width * 0.96, label_size),
     )
 
 

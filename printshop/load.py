@@ -66,7 +66,21 @@ class Problem:
         where = f"{self.path}:{self.line}:{self.column}" if self.line else self.path
         label = f"{self.field}: " if self.field else ""
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {label}{prefix}{self.message}"
+        return printable(f"{where}: {label}{prefix}{self.message}")
+
+
+#: Characters a terminal acts on or reorders: control codes (escape sequences,
+#: bell, backspace) and bidirectional overrides and isolates.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text safe to show on a terminal: what would act on it is written as an escape."""
+    def escape(match: re.Match) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _UNPRINTABLE.sub(escape, text)
 
 
 @dataclass
@@ -286,6 +300,10 @@ def _yaml_problem(error: yaml.MarkedYAMLError, text: str) -> tuple[tuple[int, in
     mark = error.problem_mark or error.context_mark
     where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     message = " ".join(str(part) for part in (error.context, error.problem) if part)
+    start = error.context_mark
+    if start is not None and mark is not None and (start.line, start.column) != (
+            mark.line, mark.column):
+        message += f" (it started at line {start.line + 1}, column {start.column + 1})"
     return where, f"YAML syntax error: {message}"
 
 
@@ -475,8 +493,14 @@ def load_bestiary(entries_dir: Path, selectors: typing.Sequence[str] = ()) -> Be
     loaded: dict[str, Loaded] = {}
     problems: list[Problem] = []
     in_folder: list[Loaded] = []
+    inside = Path(os.path.realpath(entries_dir))
     for path in _entry_files(entries_dir):
-        item = load_entry(path)
+        if Path(os.path.realpath(path)).is_relative_to(inside):
+            item = load_entry(path)
+        else:  # a link out of the folder could print any file it reaches: not read
+            item = Loaded(slug=path.stem, path=path, display=display_path(path))
+            item.problems.append(Problem(item.display, 1, 1, "", "this is a link to a file "
+                                 "outside the entries folder; copy the entry in instead"))
         if item.slug in loaded:
             item.problems.append(Problem(item.display, 1, 1, "", f"slug {item.slug!r} is "
                                  f"already used by {loaded[item.slug].display}; rename one file"))

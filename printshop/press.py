@@ -7,13 +7,17 @@ autoescaping, and a URL fetcher that reads only layouts and fonts.
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 import jinja2
 
 from .config import Project
 from .gauge import svg_points
-from .resources import check_harfbuzz_subset, make_fetcher, use_only_bundled_fonts
+from .errors import ConfigError
+from .resources import (check_font_faces, check_harfbuzz_subset, make_fetcher,
+                        use_only_bundled_fonts)
 
 #: Tagged PDF: reading order for screen readers, and an SVG's <title>
 #: becomes its /Alt text. Costs about 10 ms and 7 kB per dossier.
@@ -22,11 +26,44 @@ PDF_OPTIONS = {"pdf_tags": True}
 PAPER = {"a4": "A4", "letter": "letter", "a5": "A5", "trade": "6in 9in"}
 
 
+#: What no printed text should carry: control characters (NUL, escape, bell...)
+#: and the Unicode line and paragraph separators, on which WeasyPrint 70's line
+#: breaking fails an assertion. Tabs and newlines stay (CSS collapses them).
+_UNPRINTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+#: A run of letters this long with nowhere to break. WeasyPrint breaks such a
+#: word (overflow-wrap) by laying out the rest of it again for every line: a
+#: 10,000-letter word took 14 s. Identifiers (slugs, at most 80) are shorter.
+_UNBROKEN = re.compile(r"[^\s\u200b]{100,}")
+BREAK_EVERY = 16
+
+
+def printed(value):
+    """Every value a layout prints, as it may be printed: no control characters or
+    Unicode line separators (see _UNPRINTED), and a break opportunity (a zero-width
+    space) every BREAK_EVERY letters of an absurdly long word."""
+    if not isinstance(value, str):
+        return value
+    cleaned = value
+    if _UNPRINTED.search(cleaned):
+        cleaned = _UNPRINTED.sub(lambda m: " " if m.group() in "\u2028\u2029" else "", cleaned)
+    if _UNBROKEN.search(cleaned) and not isinstance(value, jinja2.utils.markupsafe.Markup):
+        cleaned = _UNBROKEN.sub(lambda m: "\u200b".join(
+            m.group()[i:i + BREAK_EVERY] for i in range(0, len(m.group()), BREAK_EVERY)),
+            cleaned)
+    if cleaned is value:
+        return value
+    return jinja2.utils.markupsafe.Markup(cleaned) if isinstance(
+        value, jinja2.utils.markupsafe.Markup) else cleaned
+
+
 def layout_environment(layouts_dir: Path) -> jinja2.Environment:
     """Jinja with autoescaping always on: entry text is data, never markup."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(layouts_dir),
         autoescape=True,
+        finalize=printed,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -44,12 +81,19 @@ def theme_css(project: Project, paper: str | None = None) -> str:
     return f":root {{{lines}}}\n@page {{ size: {size}; background: {paper_colour}; }}\n"
 
 
+def _one_warning_per_entry(record: logging.LogRecord) -> bool:
+    """WeasyPrint warns once per glyph no font has (hundreds for some text); printshop
+    names them in one warning per entry instead (`text.warn_uncovered`)."""
+    return not record.getMessage().startswith(".notdef glyph rendered")
+
+
 class Press:
     """Renders HTML from the project's layouts to WeasyPrint documents, in memory."""
 
     def __init__(self, project: Project) -> None:
         use_only_bundled_fonts(project.fonts_dir)
         check_harfbuzz_subset()
+        logging.getLogger("weasyprint").addFilter(_one_warning_per_entry)
         from weasyprint.text.fonts import FontConfiguration
 
         self.project = project
@@ -63,8 +107,13 @@ class Press:
         if name not in self._sheets:
             from weasyprint import CSS
 
-            self._sheets[name] = CSS(filename=str(self.project.layouts_dir / name),
-                                     font_config=self.font_config, url_fetcher=self.fetcher)
+            path = self.project.layouts_dir / name
+            if not path.is_file():
+                raise ConfigError(f"layout file missing: {path}")
+            if name == "fonts.css":
+                check_font_faces(path, self.project.fonts_dir)
+            self._sheets[name] = CSS(filename=str(path), font_config=self.font_config,
+                                     url_fetcher=self.fetcher)
         return self._sheets[name]
 
     def sheet_from(self, text: str):
@@ -78,7 +127,14 @@ class Press:
         return self._sheets[key]
 
     def html(self, template: str, context: dict) -> str:
-        return self.env.get_template(template).render(context)
+        try:
+            return self.env.get_template(template).render(context)
+        except jinja2.TemplateNotFound as error:
+            raise ConfigError(f"layout file missing: {self.project.layouts_dir / error.name}") \
+                from error
+        except jinja2.TemplateSyntaxError as error:
+            raise ConfigError(f"{error.filename}:{error.lineno}: template syntax error: "
+                              f"{error.message}") from error
 
     def render(self, html: str, stylesheets: list):
         """Lay out ``html``: a WeasyPrint `Document`, nothing written."""

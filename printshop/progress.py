@@ -11,15 +11,18 @@ import sys
 
 import click
 
+from .load import printable
+
 
 class Progress:
-    """Quiet: shows nothing while building."""
+    """Quiet: no progress while building, only the warnings outputs bring back."""
 
     def start(self, totals: dict[str, int]) -> None:
         self.totals = totals
 
     def done(self, result) -> None:
-        pass
+        for message in result.messages:
+            click.echo(f"warning: {printable(message)}", err=True)
 
     def stop(self) -> None:
         pass
@@ -38,11 +41,11 @@ class LineProgress(Progress):
         stage = result.task.stage
         self.counts[stage] += 1
         what = result.task.slug or "book"
-        status = f"FAILED: {result.error}" if result.error else "written"
+        status = f"FAILED: {printable(result.error)}" if result.error else "written"
         click.echo(f"[{stage} {self.counts[stage]}/{self.totals[stage]}] {what}: {status} "
                    f"({result.seconds:.1f} s)", err=True)
         for message in result.messages:
-            click.echo(f"warning: {message}", err=True)
+            click.echo(f"warning: {printable(message)}", err=True)
 
 
 class LiveProgress(Progress):
@@ -64,11 +67,15 @@ class LiveProgress(Progress):
     def done(self, result) -> None:
         self.bars.advance(self.ids[result.task.stage])
         if result.error:
+            from rich.markup import escape
+
             self.bars.console.print(f"[red]failed[/red] {result.task.stage} "
-                                    f"{result.task.slug or 'book'}: {result.error}",
+                                    f"{result.task.slug or 'book'}: "
+                                    f"{escape(printable(result.error))}",
                                     markup=True, highlight=False)
         for message in result.messages:
-            self.bars.console.print(f"warning: {message}", markup=False, highlight=False)
+            self.bars.console.print(f"warning: {printable(message)}", markup=False,
+                                    highlight=False)
 
     def stop(self) -> None:
         self.bars.stop()

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -86,6 +87,21 @@ def font_files(fonts_dir: Path) -> list[Path]:
     return sorted(p for p in fonts_dir.rglob("*") if p.suffix.lower() in FONT_SUFFIXES)
 
 
+def check_font_faces(css: Path, fonts_dir: Path) -> None:
+    """Every font a stylesheet's @font-face rules name must be a file in ``fonts_dir``:
+    WeasyPrint would otherwise fall back to another font with only a warning."""
+    from .errors import ConfigError
+
+    missing = []
+    for url in re.findall(r"""url\(\s*["']?([^"')]+?)["']?\s*\)""", css.read_text("utf-8")):
+        path = Path(os.path.realpath(css.parent / unquote(url)))
+        if not path.is_relative_to(os.path.realpath(fonts_dir)) or not path.is_file():
+            missing.append(url)
+    if missing:
+        raise ConfigError(f"{css}: font file{'s' if len(missing) > 1 else ''} missing from "
+                          f"{fonts_dir}: {', '.join(missing)}")
+
+
 class Refused(ValueError):
     """A URL outside what the renderer may read."""
 
@@ -101,9 +117,11 @@ def make_fetcher(allowed: list[Path]):
 
         def __init__(self) -> None:
             super().__init__(allowed_protocols=("file",))
+            self.requests: list[str] = []  # every URL asked for, served or not
             self.refused: list[str] = []
 
         def fetch(self, url, headers=None):
+            self.requests.append(url)
             parts = urlsplit(url)
             if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
                 return self._refuse(url)

@@ -61,6 +61,18 @@ def clean(text: str) -> str:
     return "".join(out)
 
 
+def warn_uncovered(display: str, clusters, logger) -> None:
+    """One warning naming the characters no bundled font has (they print as boxes)."""
+    clusters = list(dict.fromkeys(clusters))
+    if not clusters:
+        return
+    shown = ", ".join(f"{c!r} ({' '.join(f'U+{ord(ch):04X}' for ch in c)})"
+                      for c in clusters[:5])
+    more = f" and {len(clusters) - 5} more" if len(clusters) > 5 else ""
+    logger.warning("%s: no bundled font has %s%s; %s", display, shown, more,
+                   "it prints as a box" if len(clusters) == 1 else "they print as boxes")
+
+
 @dataclass(frozen=True)
 class FontChain:
     """A font and its fallbacks, tried in order for each grapheme cluster."""
@@ -83,7 +95,8 @@ class FontChain:
     def uncovered(self, text: str) -> list[str]:
         """Characters no font of the chain has (they would print as boxes)."""
         return [c for c in _GRAPHEME.findall(text)
-                if not c.isspace() and self._covering(c) is None]
+                if not c.isspace() and self._covering(c) is None
+                and not all(unicodedata.category(ch) in ("Cf", "Cc") for ch in c)]
 
     def runs(self, text: str) -> list[tuple[str, str]]:
         """(font path, text) runs: consecutive clusters the same font covers."""
