@@ -106,6 +106,28 @@ def schema() -> None:
     click.echo(json.dumps(entry_schema(), indent=2, ensure_ascii=False))
 
 
+@main.command(name="import")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the new entries (default: entries/ from printshop.toml).")
+@click.option("--strict", is_flag=True,
+              help="Import nothing from a file with lines that could not be mapped.")
+@click.option("--force", is_flag=True, help="Replace entries that already exist.")
+@click.pass_obj
+def import_(project, files: tuple[Path, ...], output: Path | None, strict: bool,
+            force: bool) -> None:
+    """Turn file records copied as plain text into validated YAML entries.
+
+    Lines that cannot be mapped are reported with their line number (warnings;
+    --strict makes them errors). Related specimens whose title matches an entry
+    are linked by slug.
+    """
+    from .importer import import_records
+
+    _finish(import_records(project, files, output, strict, force), "entry", verb="imported")
+
+
 @main.command(help="Render PDF dossiers into OUTPUT/dossiers. " + ENTRY_HELP)
 @click.argument("entries", nargs=-1)
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path),
@@ -213,12 +235,16 @@ def _locked(project, output: Path | None):
     return build_lock(output or project.output_dir, lambda text: click.echo(text, err=True))
 
 
-def _finish(outcome, noun: str) -> None:
+def _finish(outcome, noun: str, verb: str = "written") -> None:
     """Say what was written; fail if anything went wrong."""
+    from .load import printable
+
     for failure in outcome.failures:
-        click.echo(f"error: {failure}", err=True)
+        click.echo(printable(f"error: {failure}"), err=True)
     count = len(outcome.written)
-    click.echo(f"{count} {noun}{'' if count == 1 else 's'} written", err=not outcome.ok)
+    plural = "" if count == 1 else ("ies" if noun.endswith("y") else "s")
+    shown = noun[:-1] if plural == "ies" else noun
+    click.echo(f"{count} {shown}{plural} {verb}", err=not outcome.ok)
     _report(outcome.problems)
     if outcome.failures:
         raise EntryError(f"{len(outcome.failures)} {noun}(s) failed")

@@ -1,0 +1,525 @@
+"""Import file records from their plain-text form (a record's page, copied as text).
+
+The text has the shape of `shared/seeds/000_*.txt`: a breadcrumb, the FILE
+RECORD id, the question and the title, then eleven numbered parts
+("[01] THE ORG-CHART ARCHITECTURE" ...). Copying loses structure, and the
+parser undoes what it can: aliases run together ("AI Data AnnotatorML Data
+Curator"), labels glued to values ("FLIGHT RISK:85%HIGH RISK",
+"[IF ENGAGED:]Offer..."), capitals from the page's styling ("MARKET
+AVERAGE"). Every line is either mapped to a field or reported with its line
+number: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import regex
+
+#: Words written in camel case on purpose: never split an alias inside them.
+CAMEL_WORDS = ("DevOps", "DataOps", "MLOps", "FinOps", "SecOps", "DevSecOps", "GitOps",
+               "JavaScript", "TypeScript", "GitHub", "GitLab", "LinkedIn", "PowerPoint",
+               "YouTube", "McKinsey", "SaaS", "PaaS", "IaaS", "iOS", "macOS", "OAuth",
+               "PostgreSQL", "MySQL", "NoSQL", "GraphQL", "WordPress", "SharePoint",
+               "ServiceNow", "HubSpot", "FedRAMP", "eCommerce", "FinTech", "PropTech",
+               "EdTech", "HealthTech", "ScrumMaster", "QuickBooks", "DocuSign", "OpenAI")
+#: The standing captions of parts 01 and 10 (the layouts print them).
+CAPTIONS = ("The organizational hierarchy defining the pressure flow and extraction cycle "
+            "for this role.",
+            "The stark reality of the role, scraped from Reddit, Blind, and anonymous career "
+            "boards.")
+PARTS = {1: "org", 2: "habitat", 3: "salary", 4: "flight_risk", 5: "metrics", 6: "weaponry",
+         7: "encounter", 8: "jd_autopsy", 9: "day_log", 10: "burn_ward", 11: "related"}
+CURRENCIES = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
+
+_PART = re.compile(r"^\[(\d{2})\]\s*(.+)$")
+_MONEY = r"([$€£¥₹])\s?(\d[\d,]*(?:\.\d+)?)\s*([kK])?"
+_FIGURE = re.compile(rf"^{_MONEY}(?:\s*[-–—]\s*{_MONEY})?\s*(?:/\s*(h|hr|hour|yr|year))?$")
+_RISK = re.compile(r"^FLIGHT RISK:\s*(\d{1,3})\s*%\s*(.*)$", re.I)
+_TAGGED = re.compile(r"^\[([^\]]+?):?\]\s*(.*)$")
+_TIMES = re.compile(r"^\[(\d{1,2}:\d{2})\s*[-–—]\s*(\d{1,2}:\d{2})\]$")
+_MATCH = re.compile(r"^SYSTEM MATCH:\s*(\d{1,3})\s*%$", re.I)
+_QUOTED = re.compile(r'^["“”](.*)["“”]$', re.S)
+_BULLET = re.compile(r"^\s*[•*·\-–]\s+(.*)$")
+
+
+@dataclass
+class Note:
+    """Something the import could not map (or had to guess), at a line of the text."""
+
+    line: int
+    message: str
+    text: str = ""
+
+    def __str__(self) -> str:
+        shown = f": {self.text[:80]!r}" if self.text else ""
+        return f"{self.line}: {self.message}{shown}"
+
+
+@dataclass
+class Imported:
+    """One record's entry (plain data, in the order an editor would write it)."""
+
+    slug: str | None
+    data: dict
+    notes: list[Note] = field(default_factory=list)  # dropped or guessed
+    errors: list[Note] = field(default_factory=list)  # the record cannot be imported
+
+
+def sentence_case(text: str) -> str:
+    """'MARKET AVERAGE' -> 'Market average' (capitals that were only styling)."""
+    text = text.strip().rstrip(":").strip()
+    return text[:1].upper() + text[1:].lower() if text.isupper() else text
+
+
+def split_aliases(text: str) -> list[str]:
+    """'AI Data AnnotatorML Data Curator' -> ['AI Data Annotator', 'ML Data Curator'].
+
+    Copied text loses the breaks between aliases; a new one starts where a lower-case
+    letter (or digit, or bracket) meets a capital, except inside known camel-case
+    words (DevOps, LinkedIn...).
+    """
+    if any(sep in text for sep in (" / ", ";", " | ", "·")):
+        return [part.strip() for part in re.split(r" / |;| \| |·", text) if part.strip()]
+    plain = {word[0] + word[1:].lower(): word for word in CAMEL_WORDS}
+    for word in CAMEL_WORDS:
+        text = re.sub(rf"(?<![A-Z]){re.escape(word)}(?![a-z])", word[0] + word[1:].lower(),
+                      text)
+    parts = regex.split(r"(?<=[\p{Ll}\p{Nd})\]'’])(?=\p{Lu})", text)
+    out = []
+    for part in parts:
+        for lowered, word in plain.items():
+            part = re.sub(rf"(?<![A-Z]){re.escape(lowered)}(?![a-z])", word, part)
+        if part.strip():
+            out.append(part.strip())
+    return out
+
+
+def _money(symbol: str, digits: str, thousands: str | None) -> float:
+    value = float(digits.replace(",", ""))
+    return value * 1000 if thousands else value
+
+
+def parse_figure(text: str, footnote: str | None) -> dict | None:
+    """'$146,027' or '$16-$21' (with /hr or an hourly footnote) as salary fields."""
+    match = _FIGURE.match(text.strip())
+    if not match:
+        return None
+    symbol, digits, k, symbol2, digits2, k2, per = match.groups()
+    salary: dict = {"currency": CURRENCIES[symbol]}
+    low = _money(symbol, digits, k)
+    if digits2:
+        salary["range"] = {"low": _int(low), "high": _int(_money(symbol2, digits2, k2))}
+        top = salary["range"]["high"]
+    else:
+        salary["amount"] = _int(low)
+        top = low
+    hourly_note = bool(footnote and re.search(r"\bhourly\b|\bper hour\b|/\s?hr?\b|\ban hour\b",
+                                              footnote, re.I))
+    if per in ("h", "hr", "hour") or (per is None and hourly_note and top < 1000):
+        salary["period"] = "hour"
+    else:
+        salary["period"] = "year"
+    return salary
+
+
+def _int(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def _unquote(text: str) -> str | None:
+    match = _QUOTED.match(text.strip())
+    return match.group(1).strip() if match else None
+
+
+def parse_record(text: str, known_titles: dict[str, str] | None = None) -> Imported:
+    """One record's text to entry data. ``known_titles``: lower-cased title -> slug of
+    the entries already in the bestiary (related specimens are linked by slug)."""
+    known_titles = known_titles or {}
+    lines = [(n, line.rstrip()) for n, line in enumerate(text.replace("\r\n", "\n")
+                                                        .replace("\ufeff", "").split("\n"), 1)]
+    result = Imported(None, {})
+    errors = result.errors
+    header: list[tuple[int, str]] = []
+    parts: dict[int, list[tuple[int, str]]] = {}
+    current = None
+    for number, line in lines:
+        match = _PART.match(line.strip())
+        if match and 1 <= int(match.group(1)) <= 11:
+            current = int(match.group(1))
+            if current in parts:
+                errors.append(Note(number, f"part [{current:02d}] appears twice"))
+            parts[current] = []
+        elif current is None:
+            header.append((number, line))
+        elif line.strip():
+            parts[current].append((number, line.strip()))
+    data: dict = {}
+    _header(header, data, result)
+    for number in range(1, 12):
+        if number not in parts:
+            errors.append(Note(len(lines), f"part [{number:02d}] "
+                                           f"({PARTS[number].replace('_', ' ')}) is missing"))
+    handlers = {1: _org, 2: _habitat, 3: _salary, 4: _risk, 5: _terms, 6: _terms,
+                7: _encounter, 8: _autopsy, 9: _day_log, 10: _burn_ward, 11: _related}
+    for number, body in sorted(parts.items()):
+        if number == 11:
+            _related(body, data, result, known_titles)
+        else:
+            handlers[number](body, data, result, PARTS[number])
+    order = ("title", "question", "aliases", "habitat", "salary", "flight_risk", "metrics",
+             "weaponry", "encounter", "jd_autopsy", "day_log", "burn_ward", "related")
+    result.data = {key: data[key] for key in order if key in data}
+    return result
+
+
+def _header(header: list[tuple[int, str]], data: dict, result: Imported) -> None:
+    body = [(n, line.strip()) for n, line in header if line.strip()]
+    question = title = None
+    for index, (number, line) in enumerate(body):
+        if line.upper().startswith("FILE RECORD:"):
+            record = line.split(":", 1)[1].strip()
+            result.slug = record.lower()
+            if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", result.slug):
+                result.errors.append(Note(number, "the FILE RECORD id is not a slug", record))
+        elif line.endswith("?") and line.isupper():
+            question = (number, line)
+        elif re.fullmatch(r"(?:[A-Z] )+[A-Z]", line) or line == "The Corporate Bestiary":
+            pass  # the collection's letter-spaced name; the publication
+        elif index == 0 and "/" in line and line.isupper():
+            pass  # the breadcrumb: publisher / collection / title
+        elif title is None and question is not None:
+            title = (number, line)
+        else:
+            result.notes.append(Note(number, "dropped a header line", line))
+    if result.slug is None:
+        result.errors.append(Note(1, "no 'FILE RECORD: <ID>' line"))
+    if title is None:
+        result.errors.append(Note(1, "no title line (it follows the question)"))
+        return
+    data["title"] = title[1]
+    if question is not None:
+        data["question"] = _question(question[1], title[1])
+
+
+def _question(question: str, title: str) -> str:
+    """'WHAT DOES A SDET ACTUALLY DO?' with its title as written, the rest in sentence case."""
+    at = question.upper().find(title.upper())
+    if at < 0:
+        return sentence_case(question)
+    before = question[:at].lower()
+    before = before[:1].upper() + before[1:]
+    return before + title + question[at + len(title):].lower()
+
+
+def _org(body, data, result, _name) -> None:
+    aliases_next = False
+    for number, line in body:
+        bullet = _BULLET.match(line)
+        if bullet and bullet.group(1) in CAPTIONS:
+            continue
+        if line.upper().startswith("KNOWN ALIASES"):
+            rest = line.split(":", 1)[1].strip() if ":" in line else ""
+            if rest:
+                data.setdefault("aliases", []).extend(split_aliases(rest))
+            aliases_next = not rest
+        elif aliases_next:
+            data.setdefault("aliases", []).extend(split_aliases(line))
+            aliases_next = False
+            if any(len(a.split()) == 1 and len(a) <= 3 for a in data["aliases"]):
+                result.notes.append(Note(number, "an alias of three letters or fewer: check how "
+                                                 "the run-together aliases were split", line))
+        else:
+            result.notes.append(Note(number, "dropped a line of part [01]", line))
+    if not data.get("aliases"):
+        result.errors.append(Note(body[0][0] if body else 1, "no aliases in part [01]"))
+
+
+def _habitat(body, data, result, _name) -> None:
+    for number, line in body:
+        bullet = _BULLET.match(line)
+        text = bullet.group(1) if bullet else line
+        match = re.match(r"^(.*?)\s*\((.*)\)\s*$", text)
+        if match:
+            data.setdefault("habitat", []).append({"place": match.group(1),
+                                                   "detail": match.group(2)})
+        else:
+            data.setdefault("habitat", []).append({"place": text})
+
+
+def _salary(body, data, result, _name) -> None:
+    salary: dict = {}
+    footnote = next((_BULLET.match(line).group(1) for _, line in body if _BULLET.match(line)),
+                    None)
+    figure_seen = False
+    for index, (number, line) in enumerate(body):
+        bullet = _BULLET.match(line)
+        figure = parse_figure(line, footnote)
+        if figure and not figure_seen:
+            salary.update(figure)
+            figure_seen = True
+        elif bullet:
+            salary["footnote"] = bullet.group(1)
+        elif _unquote(line) is not None and "quote" not in salary:
+            salary["quote"] = _unquote(line)
+        elif not figure_seen and "label" not in salary and line.isupper():
+            salary["label"] = sentence_case(line)
+        else:
+            result.notes.append(Note(number, "dropped a line of part [03]", line))
+    if not figure_seen:
+        result.errors.append(Note(body[0][0] if body else 1,
+                                  "no salary figure like '$146,027' or '$16-$21' in part [03]"))
+        return
+    order = ("label", "amount", "range", "currency", "period", "footnote", "quote")
+    data["salary"] = {key: salary[key] for key in order if key in salary}
+
+
+def _risk(body, data, result, _name) -> None:
+    risk: dict = {}
+    for number, line in body:
+        match = _RISK.match(line)
+        tagged = _TAGGED.match(line)
+        if match:
+            risk["percent"] = int(match.group(1))
+            if match.group(2).strip():
+                risk["band"] = match.group(2).strip()
+        elif tagged and tagged.group(1).upper() == "DIAGNOSIS":
+            risk["diagnosis"] = tagged.group(2)
+        elif "diagnosis" in risk:
+            risk["diagnosis"] += " " + line
+        else:
+            result.notes.append(Note(number, "dropped a line of part [04]", line))
+    if "percent" not in risk:
+        result.errors.append(Note(body[0][0] if body else 1,
+                                  "no 'FLIGHT RISK: NN%' line in part [04]"))
+        return
+    data["flight_risk"] = risk
+
+
+def _is_name(line: str) -> bool:
+    """A metric's or weapon's name: short, and not a sentence."""
+    return len(line) <= 90 and not line.endswith((".", "!", "?", '"', "”", ")."))
+
+
+def _pairs(body, result, part: str) -> list[tuple[str, str]]:
+    """A name, then its description (a sentence). A name followed by another name, or a
+    sentence with no name before it, is reported, not paired by position."""
+    pairs, pending = [], None
+    for number, line in body:
+        if pending is None:
+            if _is_name(line):
+                pending = (number, line)
+            else:
+                result.notes.append(Note(number, f"dropped a description without a name in "
+                                                 f"part {part}", line))
+        elif _is_name(line) and len(body) > 1:
+            result.notes.append(Note(pending[0], f"dropped a name without a description in "
+                                                 f"part {part}", pending[1]))
+            pending = (number, line)
+        else:
+            pairs.append((pending[1], line))
+            pending = None
+    if pending is not None:
+        result.notes.append(Note(pending[0], f"dropped a name without a description in "
+                                             f"part {part}", pending[1]))
+    return pairs
+
+
+def _terms(body, data, result, name) -> None:
+    label = "[05]" if name == "metrics" else "[06]"
+    data[name] = [{"name": a, "description": b} for a, b in _pairs(body, result, label)]
+
+
+def _encounter(body, data, result, _name) -> None:
+    for number, line in body:
+        tagged = _TAGGED.match(line)
+        if tagged and tagged.group(2):
+            data.setdefault("encounter", []).append(
+                {"situation": sentence_case(tagged.group(1)), "advice": tagged.group(2)})
+        elif data.get("encounter"):
+            data["encounter"][-1]["advice"] += " " + line
+        else:
+            result.notes.append(Note(number, "dropped a line of part [07]", line))
+
+
+def _autopsy(body, data, result, _name) -> None:
+    items = data.setdefault("jd_autopsy", [])
+    state = None
+    for number, line in body:
+        upper = line.upper()
+        if upper == "LINKEDIN ILLUSION":
+            items.append({})
+            state = "illusion"
+        elif upper == "OTIOSE TRANSLATION" and items:
+            state = "translation"
+        elif state == "illusion" and _TAGGED.match(line) and "illusion" not in items[-1]:
+            source = _TAGGED.match(line).group(1)
+            if source.upper() != "SOURCE REDACTED":
+                items[-1]["source"] = source
+        elif state == "illusion" and items:
+            quoted = _unquote(line)
+            items[-1]["illusion"] = (items[-1].get("illusion", "") + " "
+                                     + (quoted if quoted is not None else line)).strip()
+        elif state == "translation" and items:
+            items[-1]["translation"] = (items[-1].get("translation", "") + " " + line).strip()
+        else:
+            result.notes.append(Note(number, "dropped a line of part [08]", line))
+    order = ("illusion", "source", "translation")  # as an editor writes them
+    items[:] = [{key: item[key] for key in order if key in item} for item in items]
+
+
+def _day_log(body, data, result, _name) -> None:
+    items = data.setdefault("day_log", [])
+    for number, line in body:
+        times = _TIMES.match(line)
+        if times:
+            start, end = (f"{int(t.split(':')[0]):02d}:{t.split(':')[1]}" for t in times.groups())
+            items.append({"start": start, "end": end})
+        elif items and "title" not in items[-1]:
+            items[-1]["title"] = line
+        elif items and "description" not in items[-1]:
+            items[-1]["description"] = line
+        elif items:
+            items[-1]["description"] += " " + line
+        else:
+            result.notes.append(Note(number, "dropped a line of part [09]", line))
+
+
+def _burn_ward(body, data, result, _name) -> None:
+    items = data.setdefault("burn_ward", [])
+    for number, line in body:
+        bullet = _BULLET.match(line)
+        quoted = _unquote(line)
+        if bullet and bullet.group(1) in CAPTIONS:
+            continue
+        if quoted is not None:
+            items.append({"quote": quoted})
+        elif items and "source" not in items[-1]:
+            items[-1]["source"] = line
+        else:
+            result.notes.append(Note(number, "dropped a line of part [10]", line))
+
+
+def _related(body, data, result, known_titles: dict[str, str]) -> None:
+    items = []
+    for number, line in body:
+        match = _MATCH.match(line)
+        if line.upper().startswith("[VIEW FULL TAXONOMY]"):
+            continue
+        if line.upper().replace(" ", "").startswith("PRODUCEDBY"):
+            continue  # the page's footer
+        if match:
+            items.append({"match": int(match.group(1))})
+        elif items and "name" not in items[-1]:
+            items[-1]["name"] = line
+        elif items and "description" not in items[-1]:
+            items[-1]["description"] = line
+        elif items:
+            items[-1]["description"] += " " + line
+        else:
+            result.notes.append(Note(number, "dropped a line of part [11]", line))
+    data["related"] = []
+    for item in items:
+        name = item.pop("name", "")
+        slug = known_titles.get(name.casefold())
+        reference = {"slug": slug} if slug else {"title": name}
+        data["related"].append({**reference, "match": item["match"],
+                                "description": item.get("description", "")})
+
+
+# ---- Writing the entry -----------------------------------------------------------
+
+def to_yaml(data: dict) -> str:
+    """An entry as an editor would write it: the schema modeline, block style, long
+    text folded at 78 columns."""
+    import yaml
+
+    from .load import MODELINE
+
+    class Dumper(yaml.SafeDumper):
+        def increase_indent(self, flow=False, indentless=False):
+            return super().increase_indent(flow, False)
+
+    def text(dumper, value: str):
+        style = ">" if len(value) > 64 and "\n" not in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    def dump(part: dict) -> str:
+        return yaml.dump(part, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=72,
+                         indent=2)
+
+    heading = {key: data[key] for key in ("title", "question") if key in data}
+    blocks = [dump(heading)] + [dump({key: value}) for key, value in data.items()
+                                if key not in heading]
+    return MODELINE + "\n" + "\n".join(blocks)
+
+
+def import_file(path: Path, known_titles: dict[str, str]) -> Imported:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        return Imported(None, {}, errors=[Note(1, f"not UTF-8 (byte 0x{error.object[error.start]:02x})")])
+    except OSError as error:
+        return Imported(None, {}, errors=[Note(1, f"cannot read it: {error.strerror}")])
+    return parse_record(text, known_titles)
+
+
+def import_records(project, files, output: Path | None = None, strict: bool = False,
+                   force: bool = False):
+    """Turn record texts into validated entries in ``output`` (default: entries/).
+
+    Returns a `build.Outcome`: files written, and one failure line per file not
+    imported. Notes (what was dropped or guessed) are logged as warnings with the
+    text's line number; with ``strict`` they stop that file's import.
+    """
+    import logging
+
+    from .build import Outcome
+    from .errors import PrintshopError
+    from .load import display_path, load_bestiary, parse_entry, validate_entry
+    from .output import target, write_atomic
+
+    logger = logging.getLogger("printshop")
+    folder = output or project.entries_dir
+    outcome = Outcome()
+    bestiary = load_bestiary(project.entries_dir)
+    known = {item.entry.title.casefold(): item.slug for item in bestiary.loaded.values()
+             if item.entry is not None}
+    records = [(Path(path), import_file(Path(path), {})) for path in files]
+    for _, record in records:  # records imported together may name each other
+        if record.slug and "title" in record.data:
+            known.setdefault(record.data["title"].casefold(), record.slug)
+    for path, _ in records:
+        shown = display_path(path)
+        record = import_file(path, known)
+        for note in record.notes:
+            logger.warning("%s:%s", shown, note)
+        if record.errors or (strict and record.notes):
+            problems = record.errors or record.notes
+            outcome.failures.append(f"{shown}: not imported: " + "; ".join(
+                f"line {note.line}: {note.message}" for note in problems))
+            continue
+        text = to_yaml(record.data)
+        raw, marks, problems = parse_entry(text, shown)
+        if raw is not None:
+            _, problems = validate_entry(raw, marks, shown)
+        if problems:
+            outcome.failures.append(f"{shown}: not imported, the entry would be invalid: "
+                                    + "; ".join(f"{p.field}: {p.message}" for p in problems))
+            continue
+        try:
+            destination = target(folder, f"{record.slug}.yaml")
+            if destination.exists() and not force:
+                outcome.failures.append(f"{shown}: {display_path(destination)} exists; "
+                                        "--force replaces it")
+                continue
+            write_atomic(destination, text.encode("utf-8"))
+        except PrintshopError as error:
+            outcome.failures.append(f"{shown}: {error.message}")
+            continue
+        outcome.written.append(destination)
+        logger.info("%s -> %s", shown, display_path(destination))
+    return outcome
