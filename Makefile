@@ -12,6 +12,7 @@ build: install
 	$(BIN)/printshop build
 
 test: install
+	@PYTHON=$(PYTHON) sh scripts/system-deps.sh --test
 	$(BIN)/python -m pytest
 
 bench: install

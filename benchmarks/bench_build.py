@@ -127,15 +127,18 @@ def scaling(counts: list[int]) -> None:
             project = Path(folder)
             shutil.copy(ROOT / "printshop.toml", project)
             write_synthetic(project / "entries", count, seed=0)
+            book = project / "output" / "book" / "bestiary.pdf"
             single, single_peak = run(["book", "--single-pass"], project)
+            single_size = book.stat().st_size
             parallel, parallel_peak = run(["book", "--jobs", "2"], project)
-            rows.append((count, pages(project / "output" / "book" / "bestiary.pdf"), single,
-                         single_peak, parallel, parallel_peak))
+            rows.append((count, pages(book), single, single_peak, parallel, parallel_peak,
+                         book.stat().st_size / single_size))
     print(f"{'entries':>7} {'pages':>6} {'single s':>9} {'single MB':>10} {'parallel s':>11} "
-          f"{'parallel MB':>12} {'time':>5} {'memory':>7}")
-    for count, n_pages, single, single_peak, parallel, parallel_peak in rows:
+          f"{'parallel MB':>12} {'time':>5} {'memory':>7} {'size':>5}")
+    for count, n_pages, single, single_peak, parallel, parallel_peak, size in rows:
         print(f"{count:7} {n_pages:6} {single:9.2f} {single_peak:10.0f} {parallel:11.2f} "
-              f"{parallel_peak:12.0f} {parallel / single:5.2f} {parallel_peak / single_peak:7.2f}")
+              f"{parallel_peak:12.0f} {parallel / single:5.2f} {parallel_peak / single_peak:7.2f}"
+              f" {size:5.2f}")
     (first, s1, p1), (last, s2, p2) = \
         [(r[0], r[3], r[5]) for r in (rows[0], rows[-1])]
     print(f"growth from {first} to {last} entries: single pass {(s2 - s1) / (last - first):.2f} "

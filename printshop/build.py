@@ -117,7 +117,7 @@ def make_part(printer, bestiary: Bestiary, task: Task, out: Path) -> list[Path]:
     part = render_part(printer, bestiary.loaded[task.slug], bestiary, in_book)
     pdf_path, json_path = (out / relative for relative in task.outputs)
     write_atomic(pdf_path, part.pdf)
-    write_atomic(json_path, json.dumps(part.sheets).encode())
+    write_atomic(json_path, json.dumps({"sheets": part.sheets, "glyphs": part.glyphs}).encode())
     return [pdf_path, json_path]
 
 
@@ -133,7 +133,8 @@ def make_stitched_book(printer, bestiary: Bestiary, out: Path, path: Path,
         if not pdf.is_file() or not sheets.is_file():
             raise RenderError(f"the laid-out part of {item.display} is missing from "
                               f"{out / PARTS_DIR}; build again")
-        parts[item.slug] = Part(item.slug, pdf, json.loads(sheets.read_text()))
+        laid_out = json.loads(sheets.read_text())
+        parts[item.slug] = Part(item.slug, pdf, laid_out["sheets"], laid_out["glyphs"])
     _say_left_out(bestiary)
     laid_out, data = stitch(printer, bestiary, parts)
     write_atomic(target(path.parent, path.name), data)

@@ -128,6 +128,42 @@ def import_(project, files: tuple[Path, ...], output: Path | None, strict: bool,
     _finish(import_records(project, files, output, strict, force), "entry", verb="imported")
 
 
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but this machine is warned about.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in a browser.")
+@click.pass_obj
+def serve(project, port: int, host: str, open_browser: bool) -> None:
+    """Preview every entry live in a browser: dossier pages, cards, problems.
+
+    Pages update by themselves when an entry, a layout, a font or the config
+    changes. Serves only what it renders; GET and HEAD only.
+    """
+    from .serve import LOCAL_HOSTS, make_server
+
+    if host not in LOCAL_HOSTS:
+        click.echo(f"warning: listening on {host}: anyone who can reach this machine can read "
+                   "the preview (use the default 127.0.0.1 to keep it private)", err=True)
+    try:
+        server, studio = make_server(project, host, port)
+    except OSError as error:
+        raise PrintshopError(f"cannot listen on {host}:{port}: {error.strerror or error}")
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{server.server_port}/"
+    click.echo(f"printshop preview on {url} (Ctrl-C stops it)", err=True)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        studio.stop()
+        server.server_close()
+
+
 @main.command(help="Render PDF dossiers into OUTPUT/dossiers. " + ENTRY_HELP)
 @click.argument("entries", nargs=-1)
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path),

@@ -6,9 +6,16 @@
 #                         falls back to fontTools)
 #   python3-venv          Debian's python3 lacks ensurepip without it
 #   qpdf                  the tests run `qpdf --check` on every PDF
+# With --test, also what only the tests need:
+#   chromium, chromium-driver   the preview's end-to-end test drives Debian's
+#                               headless Chromium (nothing downloads a browser)
 # Installs them when run as root with apt-get; otherwise says what to install.
 set -u
 missing=""
+if [ "${1:-}" = "--test" ]; then
+    command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+    command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium-driver"
+fi
 have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
 have_lib libpango-1.0.so.0 || missing="$missing libpango-1.0-0"
 have_lib libpangoft2-1.0.so.0 || missing="$missing libpangoft2-1.0-0"

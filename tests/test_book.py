@@ -317,6 +317,7 @@ def test_parallel_book_matches_the_single_pass_page_for_page(which, request, tmp
     assert {(l["page"], l["target"]) for l in links(parallel)} == \
         {(l["page"], l["target"]) for l in links(single)}
     assert metadata(parallel)["Title"] == metadata(single)["Title"]
+    assert len(parallel) <= 1.25 * len(single), "fonts are stored once and subset"
     assert qpdf_check(parallel) == ""
     from pdfview import compare_images, render_page
 
