@@ -23,7 +23,8 @@ from printshop.config import load_project
 from printshop.load import MODELINE, load_bestiary
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+# The shared test data (seed record, BLNS) sits beside the project, read where it is.
+SHARED = Path(os.environ.get("PRINTSHOP_SHARED", ROOT.parent / "shared"))
 SEED = "junior-ai-ml-model-training-assistant"
 FAILURES = ROOT / "tests" / "failures"
 
