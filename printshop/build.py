@@ -558,7 +558,7 @@ def _card_presets(project: Project) -> list[str]:
 
 def _remove_own_temporaries(folder: Path) -> None:
     """Temporary files a killed build left (".name.XXXX.tmp", never renamed into place)."""
-    for sub in ("dossiers", "cards", "book", STATE_DIR):
+    for sub in ("dossiers", "cards", "book", STATE_DIR, PARTS_DIR):
         for path in (folder / sub).glob(".*.tmp"):
             try:
                 path.unlink()

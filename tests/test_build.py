@@ -178,6 +178,11 @@ def test_a_killed_build_leaves_only_whole_files(copy):
 
     for pdf in (copy / "output").rglob("*.pdf"):
         pdfium.PdfDocument(pdf.read_bytes()).close()  # opens: a whole file
+    # Wherever the kill landed, a temporary file may be left in any folder printshop
+    # writes: plant one in each, as a kill at that moment would have left it.
+    for sub in ("dossiers", "cards", "book", ".printshop", ".printshop/parts"):
+        (copy / "output" / sub).mkdir(parents=True, exist_ok=True)
+        (copy / "output" / sub / ".planted.pdf.k1ll3d.tmp").write_bytes(b"%PDF-1.7 half")
     code, output = build(copy)
     assert code == 0, output
     leftovers = [p.name for p in (copy / "output").rglob(".*.tmp")]
