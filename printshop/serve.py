@@ -15,8 +15,6 @@ and symlinks reach nothing. Only GET and HEAD; anything else is a 4xx.
 
 from __future__ import annotations
 
-import hashlib
-import html
 import io
 import json
 import logging
@@ -77,9 +75,7 @@ class Studio:
         self.renderers = None
         self.bestiary: Bestiary | None = None
         self.stopping = threading.Event()
-        self.generation = 0  # bumped when every preview must be redone
         self.book = Preview("book", state="stale")  # printed when asked for (/book.pdf)
-        self.book_asked = threading.Event()
         self.book_done = threading.Condition()
 
     # ---- watching ----
@@ -114,7 +110,6 @@ class Studio:
             if everything:
                 self.project = load_project(self.project.root)
                 self.renderers = None  # layouts, fonts or config changed: start warm again
-                self.generation += 1
             self.bestiary = load_bestiary(self.project.entries_dir)
             self.problems = [str(p) for p in self.bestiary.problems if not p.line]
             seen = []
@@ -486,10 +481,7 @@ def preview_templates(project: Project):
     """The preview's Jinja environment (autoescaped, like every layout)."""
     from .press import layout_environment
 
-    env = layout_environment(project.layouts_dir)
-    env.globals["digest"] = lambda data: hashlib.sha256(data or b"").hexdigest()[:10]
-    env.filters["escape_text"] = html.escape
-    return env
+    return layout_environment(project.layouts_dir)
 
 
 class PreviewServer(ThreadingHTTPServer):
