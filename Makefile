@@ -20,6 +20,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_cards.py
 	$(BIN)/python benchmarks/bench_book.py
 	$(BIN)/python benchmarks/bench_build.py
+	$(BIN)/python benchmarks/bench_serve.py
 
 install: $(STAMP)
 
