@@ -246,17 +246,19 @@ def test_the_open_page_follows_edits_without_reloading(preview, browser):
     assert broken != (scratch.entries / f"{SLUG}.yaml").read_text()
     (scratch.entries / f"{SLUG}.yaml").write_text(broken)
     problems = lambda: browser.find_element(By.ID, "problems").text  # noqa: E731
-    wait_until(lambda: f"entries/{SLUG}.yaml:" in problems(), 20, "the YAML error")
     line = next(n for n, text in enumerate(broken.splitlines(), 1) if "[85" in text)
-    assert f"{SLUG}.yaml:{line + 1}:" in problems() or f"{SLUG}.yaml:{line}:" in problems()
-    assert "YAML syntax error" in problems()
+    placed = (f"{SLUG}.yaml:{line}:", f"{SLUG}.yaml:{line + 1}:")
+    # (the conditions are read inside wait_until: the fragment may be swapped meanwhile)
+    wait_until(lambda: "YAML syntax error" in problems()
+               and any(place in problems() for place in placed), 20, "the placed YAML error")
     assert not browser.find_elements(By.CSS_SELECTOR, "img.page"), "no stale preview"
     assert browser.execute_script("return window.notReloaded === true;")
 
     scratch.write(SLUG, data)
-    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "img.page"), 20, "the fix")
-    assert title() == "Renamed Role"
-    assert not browser.find_elements(By.ID, "problems")
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "img.page")
+               and title() == "Renamed Role" and not browser.find_elements(By.ID, "problems"),
+               20, "the fixed entry's preview")
+    assert browser.execute_script("return window.notReloaded === true;")
 
 
 def test_a_layout_change_rerenders_every_entry(preview):

@@ -4,10 +4,13 @@
   const fragment = body.dataset.fragment;
   const listen = body.dataset.listen;
   const live = document.getElementById("live");
+  let asked = 0;  // fragments may arrive out of order: only the latest one asked for is shown
   async function refresh() {
+    const mine = ++asked;
     const response = await fetch(fragment, { cache: "no-store" });
-    if (response.ok) {
-      document.getElementById("content").innerHTML = await response.text();
+    const text = response.ok ? await response.text() : null;
+    if (text !== null && mine === asked) {
+      document.getElementById("content").innerHTML = text;
     }
   }
   function connect() {
