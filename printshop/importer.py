@@ -370,13 +370,14 @@ def _autopsy(body, data, result, _name) -> None:
     items[:] = [{key: item[key] for key in order if key in item} for item in items]
 
 
-def _day_log(body, data, result, _name) -> None:
-    items = data.setdefault("day_log", [])
+def _headed(body, result, part: str, head) -> list[dict]:
+    """Items that each start at a line ``head`` reads (into a dict, else None), then a
+    title line, then a description that may run over several lines."""
+    items: list[dict] = []
     for number, line in body:
-        times = _TIMES.match(line)
-        if times:
-            start, end = (f"{int(t.split(':')[0]):02d}:{t.split(':')[1]}" for t in times.groups())
-            items.append({"start": start, "end": end})
+        start = head(line)
+        if start is not None:
+            items.append(start)
         elif items and "title" not in items[-1]:
             items[-1]["title"] = line
         elif items and "description" not in items[-1]:
@@ -384,7 +385,19 @@ def _day_log(body, data, result, _name) -> None:
         elif items:
             items[-1]["description"] += " " + line
         else:
-            result.notes.append(Note(number, "dropped a line of part [09]", line))
+            result.notes.append(Note(number, f"dropped a line of part {part}", line))
+    return items
+
+
+def _day_log(body, data, result, _name) -> None:
+    def head(line: str) -> dict | None:
+        times = _TIMES.match(line)
+        if not times:
+            return None
+        start, end = (f"{int(t.split(':')[0]):02d}:{t.split(':')[1]}" for t in times.groups())
+        return {"start": start, "end": end}
+
+    data["day_log"] = _headed(body, result, "[09]", head)
 
 
 def _burn_ward(body, data, result, _name) -> None:
@@ -403,30 +416,26 @@ def _burn_ward(body, data, result, _name) -> None:
 
 
 def _related(body, data, result, known_titles: dict[str, str]) -> None:
-    items = []
-    for number, line in body:
+    def head(line: str) -> dict | None:
         match = _MATCH.match(line)
-        if line.upper().startswith("[VIEW FULL TAXONOMY]"):
-            continue
-        if line.upper().replace(" ", "").startswith("PRODUCEDBY"):
-            continue  # the page's footer
-        if match:
-            items.append({"match": int(match.group(1))})
-        elif items and "name" not in items[-1]:
-            items[-1]["name"] = line
-        elif items and "description" not in items[-1]:
-            items[-1]["description"] = line
-        elif items:
-            items[-1]["description"] += " " + line
-        else:
-            result.notes.append(Note(number, "dropped a line of part [11]", line))
-    data["related"] = []
-    for item in items:
-        name = item.pop("name", "")
-        slug = known_titles.get(name.casefold())
-        reference = {"slug": slug} if slug else {"title": name}
-        data["related"].append({**reference, "match": item["match"],
-                                "description": item.get("description", "")})
+        return {"match": int(match.group(1))} if match else None
+
+    body = [(number, line) for number, line in body
+            if not line.upper().startswith("[VIEW FULL TAXONOMY]")
+            and not line.upper().replace(" ", "").startswith("PRODUCEDBY")]  # page furniture
+    data["related"] = [{"title": item.get("title", ""), "match": item["match"],
+                        "description": item.get("description", "")}
+                       for item in _headed(body, result, "[11]", head)]
+    link_related(data, known_titles)
+
+
+def link_related(data: dict, known_titles: dict[str, str]) -> None:
+    """Related specimens whose title is a known role's point at it by slug."""
+    for index, item in enumerate(data.get("related", [])):
+        slug = known_titles.get(item.get("title", "").casefold())
+        if slug:
+            data["related"][index] = {"slug": slug, **{k: v for k, v in item.items()
+                                                       if k != "title"}}
 
 
 # ---- Writing the entry -----------------------------------------------------------
@@ -492,9 +501,9 @@ def import_records(project, files, output: Path | None = None, strict: bool = Fa
     for _, record in records:  # records imported together may name each other
         if record.slug and "title" in record.data:
             known.setdefault(record.data["title"].casefold(), record.slug)
-    for path, _ in records:
+    for path, record in records:
         shown = display_path(path)
-        record = import_file(path, known)
+        link_related(record.data, known)
         for note in record.notes:
             logger.warning("%s:%s", shown, note)
         if record.errors or (strict and record.notes):
