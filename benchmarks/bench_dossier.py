@@ -70,6 +70,7 @@ def main() -> None:
     t_load = median_time(lambda: load_entry(item.path), repeat * 20)
     t_bestiary = median_time(lambda: load_bestiary(project.entries_dir, [SEED]), repeat * 20)
     t_template = median_time(lambda: renderer.html(item, bestiary), repeat * 20)
+    t_coverage = median_time(lambda: renderer.check_coverage(item), repeat * 20)
     pages = len(renderer.render(item, bestiary).pages)
 
     env = {**os.environ}
@@ -99,7 +100,7 @@ def main() -> None:
     t_python = process_time([sys.executable, "-c", "pass"], repeat, env)
     t_import = process_time([sys.executable, "-c", "import weasyprint"], max(3, repeat // 2), env)
 
-    overhead = t_bestiary + t_template
+    overhead = t_bestiary + t_template + t_coverage
     print(f"seed dossier: {pages} pages, medians of {repeat} runs")
     print(f"  plain WeasyPrint, warm (baseline)    {t_plain * 1000:8.1f} ms")
     print(f"  printshop, warm (load+check+render)  {t_ours * 1000:8.1f} ms   "
@@ -107,6 +108,7 @@ def main() -> None:
     print(f"    of which: load+validate one file  {t_load * 1000:8.2f} ms")
     print(f"              load bestiary + checks  {t_bestiary * 1000:8.2f} ms")
     print(f"              templating (Jinja)      {t_template * 1000:8.2f} ms")
+    print(f"              font coverage check     {t_coverage * 1000:8.2f} ms")
     print(f"    printshop's own overhead          {overhead * 1000:8.2f} ms = "
           f"{overhead / t_plain:.1%} of the render (target < 10%)")
     print(f"  whole process, printshop dossier     {cold * 1000:8.1f} ms")
