@@ -23,8 +23,9 @@ from printshop.config import load_project
 from printshop.load import MODELINE, load_bestiary
 
 ROOT = Path(__file__).resolve().parent.parent
-# The shared test data (seed record, BLNS) sits beside the project, read where it is.
-SHARED = Path(os.environ.get("PRINTSHOP_SHARED", ROOT.parent / "shared"))
+# The test data the tests read (BLNS, the seed record's plain text), carried by
+# the project so that a clone alone passes: see tests/data/README.md.
+DATA = ROOT / "tests" / "data"
 SEED = "junior-ai-ml-model-training-assistant"
 FAILURES = ROOT / "tests" / "failures"
 

@@ -22,12 +22,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import ROOT, SEED, SHARED, Scratch, seed_data
+from conftest import ROOT, SEED, DATA, Scratch, seed_data
 from pdfview import chars_outside, page_texts, qpdf_check, squash
 from printshop.cli import main
 from printshop.load import MAX_BYTES, MODELINE, load_bestiary
 
-BLNS = json.loads((SHARED / "data" / "blns.json").read_text(encoding="utf-8"))
+BLNS = json.loads((DATA / "blns.json").read_text(encoding="utf-8"))
 SECRET = "PRINTSHOP-SECRET-7f3a9c"  # the content of a local file that must never print
 LONG_WORD = "Synergy" * 1428 + "!!!!"  # 10,000 letters, no break opportunity
 EXTRA = [

@@ -9,13 +9,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import ROOT, SEED, SHARED, seed_data
+from conftest import DATA, ROOT, SEED, seed_data
 from printshop.cli import main
 from printshop.importer import CAPTIONS, parse_record, split_aliases
 from printshop.load import load_bestiary, load_entry
 from printshop.model import salary_figure, Salary
 
-SEED_TEXT = next((SHARED / "seeds").glob("000_*.txt"))
+SEED_TEXT = DATA / "seed-record.txt"
 
 
 def record_text(data: dict, slug: str) -> str:
