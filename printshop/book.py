@@ -22,18 +22,18 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .config import Config, Project
 from .dossier import dossier_context
 from .errors import ConfigError, RenderError
 from .gauge import angle_of, gauge_geometry
 from .load import Bestiary, Loaded
-from .press import PAPER, PDF_OPTIONS, Press
+from .press import PAPER, VARIANTS, Press, finish_pdf, write_pdf
+from .structure import StructureJoin
 
 STYLESHEETS = ("fonts.css", "record.css", "book.css")
 BLEED = re.compile(r"^\d{1,2}(\.\d+)?(mm|pt|in)$")
-VARIANTS = ("pdf/a-2b", "pdf/a-3b", "pdf/a-3u", "pdf/ua-1", "pdf/ua-2")
 HOURS_A_YEAR = 2080  # 40 hours x 52 weeks, to rank hourly and yearly figures together
 #: Margins (top, bottom, inner, outer). Inner + outer equals the dossier's
 #: left + right, so a record paginates the same in the book as alone.
@@ -51,7 +51,7 @@ class BookOptions:
     paper: str = "a4"
     bleed: str | None = None  # a CSS length, e.g. "3mm"
     marks: bool = False
-    pdf_variant: str | None = None
+    pdf_variant: str | None = None  # None: the configured one (printshop.toml [print])
 
     def __post_init__(self) -> None:
         if self.paper not in PAPER:
@@ -62,6 +62,10 @@ class BookOptions:
         if self.pdf_variant is not None and self.pdf_variant not in VARIANTS:
             raise ConfigError(f"pdf variant must be one of {', '.join(VARIANTS)}, got "
                               f"{self.pdf_variant!r}")
+
+    def variant(self, config: Config) -> str:
+        """The PDF variant to write: the one asked for, else the configured one."""
+        return self.pdf_variant or config.print.pdf_variant
 
 
 @dataclass
@@ -217,7 +221,35 @@ def cover_dial(records: Sequence[Loaded], config: Config) -> dict:
                round(cy - geometry.radius * 0.74 * math.sin(angle), 2))
         needles.append(tip)
     percents = [item.entry.flight_risk.percent for item in records] or [0]
-    return {"gauge": geometry, "needles": needles, "median": round(statistics.median(percents))}
+    return {"gauge": geometry, "needles": needles, "median": round(statistics.median(percents)),
+            "low": min(percents), "high": max(percents)}
+
+
+#: What the book's fixed anchors are called when a link's words name them.
+SECTION_NAMES = {"foreword": "Foreword", "contents": "Contents",
+                 "appendix": "Appendix: the bestiary in charts", "index": "Index"}
+
+
+def link_words(records: Sequence[Loaded], anchor_pages: dict[str, int],
+               front_pages: int) -> Callable[[str], str]:
+    """A link's words for readers that speak it (its annotation's /Contents): what it
+    leads to and the page printed there, "Enterprise Architect, page 13"."""
+    labels = dict(SECTION_NAMES)
+    titles = {item.slug: item.entry.title for item in records}
+    labels.update(titles)
+    for terms in index_occurrences(records).values():
+        for term, anchors in terms.items():
+            for anchor in anchors:
+                labels[anchor] = f"{term} ({titles[anchor.split('--')[0]]})"
+
+    def describe(target: str) -> str:
+        label = labels.get(target, target)
+        page = anchor_pages.get(target)
+        if page is None:
+            return label
+        return f"{label}, page {page if page > 0 else roman(page + front_pages)}"
+
+    return describe
 
 
 def book_css(project: Project, options: BookOptions) -> str:
@@ -337,10 +369,9 @@ class Book:
                 self.press.sheet_from(f"@page {selector} {{ counter-reset: page {folio}; }}")]
 
     def pdf(self, book: BookDocument) -> bytes:
-        options = dict(PDF_OPTIONS)
-        if self.options.pdf_variant:
-            options["pdf_variant"] = self.options.pdf_variant
-        return book.document.write_pdf(finisher=page_labels(book.front_pages), **options)
+        return write_pdf(book.document, self.options.variant(self.project.config),
+                         finishers=(page_labels(book.front_pages),),
+                         describe=link_words(book.records, book.anchor_pages, book.front_pages))
 
 
 def _anchor_pages(document) -> dict[str, int]:
@@ -379,9 +410,10 @@ def book_path(project: Project, output: Path | None) -> Path:
 #: Pages of the body laid out as one document of the parallel book.
 CHUNK_PAGES = 96
 
-#: A part has no furniture and no page background of its own.
+#: A part has no furniture of its own (the skeleton's sheets carry it); it
+#: paints the page's background, since it is drawn first.
 PART_CSS = "\n".join(
-    f"@page {selector} {{ background: none; "
+    f"@page {selector} {{ "
     + " ".join(f"@{box} {{ content: none; }}" for box in (
         "top-left", "top-right", "bottom-left", "bottom-right", "bottom-center"))
     + " }"
@@ -421,26 +453,39 @@ def _part_folios(records: Sequence[Loaded], parts: dict[str, Part]) -> dict[str,
     return folios
 
 
+def xref_digits(records: int) -> int:
+    """How many digits the parallel book's parts reserve for a cross-reference's page
+    number: room for 40 pages a record, however long the book."""
+    return max(3, len(str(40 * records + 20)))
+
+
 def render_part(book: "Book", item: Loaded, bestiary: Bestiary, in_book: set[str]) -> Part:
-    """Lay out one record of the parallel book (runs in a worker process)."""
+    """Lay out one record of the parallel book (runs in a worker process).
+
+    It is written tagged (its structure tree joins the book's), with its
+    cross-reference numbers as placeholders the join writes over.
+    """
     context = dossier_context(item, bestiary, book.project)
     context["in_book"] = in_book
+    context["xref_digits"] = xref_digits(len(in_book))
     html = book.press.html("book-part.html.j2", {"r": context, "pub": context["pub"]})
     sheets = [*book.stylesheets, book.press.sheet_from(PART_CSS)]
     document = book.press.render(html, sheets)
-    targets = {f"{item.slug}--xref-{i}": s.slug for i, s in enumerate(context["specimens"], 1)}
+    targets = {f"{item.slug}--xref-{i}": s.slug for i, s in enumerate(context["specimens"], 1)
+               if s.slug in in_book}
     pages = []
     seen: set[str] = set()  # a box split across pages is an anchor on each: keep the first
     for page in document.pages:
         x0, y0 = page._page_box.content_box_x(), page._page_box.content_box_y()
         sheet = {"anchors": [], "bookmarks": [], "xrefs": []}
-        for anchor, (x, y, *_rest) in sorted(page.anchors.items()):
+        for anchor, (x, y, x2, y2) in page.anchors.items():  # in document order
             if anchor in seen:
                 continue
             seen.add(anchor)
             where = {"x": round(x - x0, 3), "y": round(y - y0, 3)}
             if anchor in targets:
-                sheet["xrefs"].append({**where, "target": targets[anchor]})
+                sheet["xrefs"].append({**where, "w": round(x2 - x, 3), "h": round(y2 - y, 3),
+                                       "target": targets[anchor]})
             elif INDEXED.search(anchor):
                 # Only what the index links to: every element of a skeleton costs.
                 sheet["anchors"].append({**where, "id": anchor})
@@ -449,9 +494,18 @@ def render_part(book: "Book", item: Loaded, bestiary: Bestiary, in_book: set[str
                                        "x": round(x - x0, 3), "y": round(y - y0, 3)})
         pages.append(sheet)
     # Whole fonts (the same bytes in every part, so the book stores them once) and
-    # no compression: the book compresses what it keeps once, on saving.
-    data = document.write_pdf(full_fonts=True, uncompressed_pdf=True)
+    # no compression: the book compresses what it keeps once, on saving, and the
+    # join writes the cross-reference numbers into the content. The links to
+    # other records get stand-in anchors, so that they are tagged as links.
+    document.pages[0].anchors.update({target: (0, 0, 0, 0) for target in sorted(
+        set(targets.values()) - set(page_anchors(document)))})
+    data = document.write_pdf(full_fonts=True, uncompressed_pdf=True, pdf_tags=True)
     return Part(item.slug, data, pages, _used_glyphs(document))
+
+
+def page_anchors(document) -> set[str]:
+    """Every anchor a laid-out document defines."""
+    return {name for page in document.pages for name in page.anchors}
 
 
 def _used_glyphs(document) -> dict[str, list[int]]:
@@ -487,21 +541,23 @@ class _Piece:
     glyphs: dict[str, list[int]] = field(default_factory=dict)  # font name -> glyphs used
 
 
-def _piece(document, **options) -> _Piece:
-    """Write one laid-out document of the parallel book.
+def _piece(document, variant: str, describe: Callable[[str], str]) -> _Piece:
+    """Write one laid-out document of the parallel book, as ``variant``.
 
     Links to anchors in other pieces are kept by giving those names stand-in
     anchors here (WeasyPrint drops a link whose anchor it does not have); the
-    join then points every name at the one piece that really has it.
+    join then points every name at the one piece that really has it. Fonts
+    are whole and nothing is compressed: the join shares and packs them once.
     """
-    anchors = {name for page in document.pages for name in page.anchors}
+    anchors = page_anchors(document)
     sheets = {name: index for index, page in enumerate(document.pages)
               for name in page.anchors if "--sheet-" in name}
     elsewhere = {target for page in document.pages for kind, target, *_ in page.links
                  if kind == "internal" and target not in anchors}
     document.pages[0].anchors.update({name: (0, 0, 0, 0) for name in sorted(elsewhere)})
     bookmarks = document.make_bookmark_tree(scale=0.75, transform_pages=True)
-    data = document.write_pdf(**options)
+    data = write_pdf(document, variant, describe=describe, whole=False, full_fonts=True,
+                     uncompressed_pdf=True)
     return _Piece(data, anchors, bookmarks, sheets, _used_glyphs(document))
 
 
@@ -513,14 +569,17 @@ def stitch(book: "Book", bestiary: Bestiary, parts: dict[str, Part],
     last = records[-1].slug
     appendix = folios[last] + len(parts[last].sheets)
     appendix += 1 - appendix % 2
-    options = {"full_fonts": True, "uncompressed_pdf": True}  # shared and packed on joining
     back = book.press.render(book.main_html(bestiary, records, section="back"),
                              book.starting_at(appendix))
     index_start = appendix + len(back.pages)
     index_start += 1 - index_start % 2
+    anchor_pages = {"appendix": appendix, "index": index_start}
+    # Links' words are read when each piece is written, by when the pages they
+    # name are known (body pages only: no front-matter page is a link target here).
+    options = {"variant": book.options.variant(book.project.config),
+               "describe": link_words(records, anchor_pages, 0)}
     back = _piece(back, **options)
     folios.update({"#appendix": appendix, "#index": index_start})
-    anchor_pages = {"appendix": appendix}
     for item in records:
         anchor_pages[item.slug] = folios[item.slug]
         for k, sheet in enumerate(parts[item.slug].sheets):
@@ -539,26 +598,32 @@ def stitch(book: "Book", bestiary: Bestiary, parts: dict[str, Part],
         book.press.html("book-blank.html.j2", {"pub": book.project.config.publication}),
         book.stylesheets), **options)
     _give_back_memory()
+    # The sheets under the parts are transparent: a part paints its page's
+    # background, then the sheet draws the running heads and folio over it.
+    paper = book.project.config.colours.paper
+    sheet_css = book.press.sheet_from(
+        f"@page body {{ background: none; }} @page body:blank {{ background: {paper}; }}")
 
     def body():
         chunks = _body_chunks(records, folios, CHUNK_PAGES)
         for chunk in chunks:
             html = book.main_html(bestiary, chunk, parts=parts, section="body", folios=folios)
             document = book.press.render(
-                html, book.starting_at(folios[chunk[0].slug], ":nth(1 of body)"))
+                html, [*book.starting_at(folios[chunk[0].slug], ":nth(1 of body)"), sheet_css])
             piece = _piece(document, **options)
             del document
             _give_back_memory()
             yield chunk, piece
 
-    data, pages = _join(front, body(), [back, index], blank, parts, front_pages)
+    data, pages = _join(front, body(), [back, index], blank, parts, front_pages, folios)
+    data = finish_pdf(data, options["variant"])
     laid_out = BookDocument(None, front_pages, list(records), anchor_pages)
     laid_out.pages_written = pages
     return laid_out, data
 
 
 def _join(front: _Piece, body, back: list[_Piece], blank: _Piece, parts: dict[str, Part],
-          front_pages: int) -> tuple[bytes, int]:
+          front_pages: int, folios: dict[str, int]) -> tuple[bytes, int]:
     """One PDF from the pieces, each on a right-hand page (after a blank page where
     needed): parts drawn onto their sheets, one outline, one table of named
     destinations, page labels; streams that several pieces carry stored once."""
@@ -600,44 +665,86 @@ def _join(front: _Piece, body, back: list[_Piece], blank: _Piece, parts: dict[st
             for name, used in piece.glyphs.items():
                 glyphs.setdefault(name, set()).update(used)
 
-        def append(piece: _Piece | None) -> int:
+        def append(piece: _Piece | None) -> tuple[int, list]:
             with source_of((piece or blank).pdf) as source:
                 fonts.hold_back(source.pages)
                 first = len(pdf.pages)
                 pdf.pages.extend(source.pages)
                 fonts.restore(pdf.pages[first:])
+                kids = tree.adopt_pages(source, pdf.pages[first:]) if tree else []
                 if piece is not None:
                     add(piece, source, first)
-            return first
+            return first, kids
 
+        def draw(item: Loaded, piece: _Piece, first: int) -> dict[int, list]:
+            """A record's pages drawn onto its sheets; its elements, by book page."""
+            part = parts[item.slug]
+            for name, used in part.glyphs.items():
+                glyphs.setdefault(name, set()).update(used)
+            forms = []
+            with source_of(part.pdf) as source:
+                fonts.hold_back(source.pages)
+                for k, laid_out in enumerate(part.sheets):
+                    # The part's page as a form drawn under its sheet's furniture (so
+                    # that readers meet the folio last), under a fixed name (pikepdf's
+                    # add_overlay picks random ones: not reproducible).
+                    at = first + piece.sheets[f"{item.slug}--sheet-{k}"]
+                    sheet = pikepdf.Page(pdf.pages[at])
+                    form = _as_form(pdf, source.pages[k])
+                    fonts.restore([form])
+                    numbers = [str(folios[x["target"]]) for x in laid_out["xrefs"]]
+                    if numbers:
+                        content, used = _write_numbers(form.read_bytes(), numbers,
+                                                       form.Resources.Font, digits)
+                        form.write(content)
+                        for name, more in used.items():
+                            glyphs.setdefault(name, set()).update(more)
+                    nonlocal drawn
+                    drawn += 1  # pages may share one resource dictionary: names unique
+                    name = sheet.add_resource(form, pikepdf.Name.XObject,
+                                              pikepdf.Name(f"/PrintshopPart{drawn}"))
+                    # The sheet's own drawing leaves its transform in place: wrap it.
+                    sheet.contents_add(pikepdf.Stream(pdf, b"q " + bytes(name) + b" Do Q\nq\n"),
+                                       prepend=True)
+                    sheet.contents_add(pikepdf.Stream(pdf, b"\nQ\n"), prepend=False)
+                    forms.append((form, sheet))
+                per_page = tree.adopt_forms(source, forms) if tree else []
+            return {first + piece.sheets[f"{item.slug}--sheet-{k}"]: kids
+                    for k, kids in enumerate(per_page)}
+
+        def place(kids: list, first: int, count: int, drawn_kids: dict[int, list]) -> None:
+            """A piece's elements into the book's tree, page by page; on a sheet, the
+            record's own elements instead of the skeleton's."""
+            page_of = {pdf.pages[i].objgen: i for i in range(first, first + count)}
+            skeleton: dict[int, list] = {i: [] for i in range(first, first + count)}
+            for kid in kids:
+                page = kid.get("/Pg")
+                skeleton[page_of.get(page.objgen if page is not None else None, first)].append(kid)
+            for i in range(first, first + count):
+                if i in drawn_kids:
+                    tree.hand_links(skeleton[i], drawn_kids[i])
+                    tree.append(drawn_kids[i])
+                else:
+                    tree.append(skeleton[i])
+
+        tree = StructureJoin(pdf) if "/StructTreeRoot" in pdf.Root else None
+        digits = _Digits()
         fonts.hold_back(pdf.pages)
         fonts.restore(pdf.pages)
         add(front, pdf, 0)
         for piece_parts, piece in itertools.chain(body, ((None, p) for p in back)):
             if len(pdf.pages) % 2:
-                append(None)
-            first = append(piece)
+                _, kids = append(None)
+                if tree:
+                    tree.append(kids)
+            first, kids = append(piece)
+            drawn_kids: dict[int, list] = {}
             for item in piece_parts or ():
-                part = parts[item.slug]
-                for name, used in part.glyphs.items():
-                    glyphs.setdefault(name, set()).update(used)
-                with source_of(part.pdf) as source:
-                    fonts.hold_back(source.pages)
-                    for k in range(len(part.sheets)):
-                        # The part's page as a form drawn over its sheet, under a fixed
-                        # name (pikepdf's add_overlay picks random ones: not reproducible).
-                        at = first + piece.sheets[f"{item.slug}--sheet-{k}"]
-                        sheet = pikepdf.Page(pdf.pages[at])
-                        form = _as_form(pdf, source.pages[k])
-                        fonts.restore([form])
-                        drawn += 1  # pages may share one resource dictionary: names unique
-                        name = sheet.add_resource(form, pikepdf.Name.XObject,
-                                                  pikepdf.Name(f"/PrintshopPart{drawn}"))
-                        # The sheet's own drawing leaves its transform in place: wrap it.
-                        sheet.contents_add(pikepdf.Stream(pdf, b"q\n"), prepend=True)
-                        sheet.contents_add(
-                            pikepdf.Stream(pdf, b"\nQ q " + bytes(name) + b" Do Q\n"),
-                            prepend=False)
+                drawn_kids.update(draw(item, piece, first))
+            if tree:
+                place(kids, first, len(pdf.pages) - first, drawn_kids)
+        if tree:
+            tree.finish()
         pdf.Root.Names = pdf.make_indirect(pikepdf.Dictionary(Dests=pikepdf.Dictionary(
             Names=pikepdf.Array([v for name in sorted(destinations)
                                  for v in (pikepdf.String(name), destinations[name])]))))
@@ -676,6 +783,9 @@ def _subset_fonts(fonts, glyphs: dict[str, set[int]]) -> None:
             stream = descriptor.FontFile2
             entry = programs.setdefault(stream.objgen, (stream, set()))
             entry[1].update(glyphs.get(name, ()))
+            if glyphs.get(name):
+                _cut_widths(descendant, glyphs[name])
+                _cut_unicode_map(font, glyphs[name])
     for stream, used in programs.values():
         if not used:
             continue
@@ -691,6 +801,134 @@ def _subset_fonts(fonts, glyphs: dict[str, set[int]]) -> None:
         font.save(out)
         stream.write(out.getvalue())
         stream.Length1 = len(out.getvalue())
+
+
+def _cut_widths(descendant, used: set[int]) -> None:
+    """A CID font's /W array down to the glyphs drawn (others take /DW, never shown)."""
+    import pikepdf
+
+    widths: dict[int, float] = {}
+    items = list(descendant.get("/W", []))
+    i = 0
+    while i < len(items):
+        first = int(items[i])
+        if isinstance(items[i + 1], pikepdf.Array):
+            widths.update((first + k, w) for k, w in enumerate(items[i + 1]))
+            i += 2
+        else:
+            widths.update((gid, items[i + 2]) for gid in range(first, int(items[i + 1]) + 1))
+            i += 3
+    runs: list = []
+    for gid in sorted(used & widths.keys()):
+        if runs and runs[-2] + len(runs[-1]) == gid:
+            runs[-1].append(widths[gid])
+        else:
+            runs += [gid, [widths[gid]]]
+    descendant.W = pikepdf.Array([pikepdf.Array(r) if isinstance(r, list) else r for r in runs])
+
+
+_BFCHAR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>")
+
+
+def _cut_unicode_map(font, used: set[int]) -> None:
+    """A font's /ToUnicode map down to the glyphs drawn (a map of bfchar lines, as
+    WeasyPrint writes it; any other form is left whole)."""
+    cmap = font.get("/ToUnicode")
+    if cmap is None:
+        return
+    data = cmap.read_bytes()
+    if b"beginbfrange" in data or b"beginbfchar" not in data:
+        return
+    head, _, rest = data.partition(b"endcodespacerange\n")
+    tail = rest[rest.rindex(b"endbfchar") + len(b"endbfchar"):]
+    pairs = [(m.group(1), m.group(2)) for m in _BFCHAR.finditer(rest)
+             if int(m.group(1), 16) in used]
+    blocks = [b"%d beginbfchar\n" % len(pairs[i:i + 100])
+              + b"".join(b"<%s> <%s>\n" % pair for pair in pairs[i:i + 100]) + b"endbfchar"
+              for i in range(0, len(pairs), 100)]
+    cmap.write(head + b"endcodespacerange\n" + b"\n".join(blocks) + tail)
+
+
+_TEXT_OPS = re.compile(rb"/([^\s/\[\]<>()]+)\s+[-+\d.]+\s+Tf|\[([^\]]*)\]\s*TJ")
+_GLYPH = re.compile(rb"<([0-9a-fA-F]*)>")
+
+
+class _Digits:
+    """Per font of the book: the placeholder glyph (the slashed zero of the font's
+    "zero" feature) and the glyphs of 0-9, or None; read once per font."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[int, list[int]] | None] = {}
+
+    def __call__(self, font) -> tuple[int, list[int]] | None:
+        name = str(font.get("/BaseFont", "")).lstrip("/")
+        if name not in self._known:
+            self._known[name] = self._read(font)
+        return self._known[name]
+
+    @staticmethod
+    def _read(font) -> tuple[int, list[int]] | None:
+        import io
+
+        from fontTools.ttLib import TTFont
+
+        try:
+            program = font.DescendantFonts[0].FontDescriptor.FontFile2.read_bytes()
+        except (AttributeError, KeyError, IndexError):
+            return None
+        face = TTFont(io.BytesIO(program), lazy=True)
+        cmap = face.getBestCmap() or {}
+        if "GSUB" not in face or not all(ord(d) in cmap for d in "0123456789"):
+            return None
+        for record in face["GSUB"].table.FeatureList.FeatureRecord:
+            if record.FeatureTag != "zero":
+                continue
+            for index in record.Feature.LookupListIndex:
+                for table in face["GSUB"].table.LookupList.Lookup[index].SubTable:
+                    alternate = getattr(table, "mapping", {}).get(cmap[ord("0")])
+                    if alternate:
+                        return (face.getGlyphID(alternate),
+                                [face.getGlyphID(cmap[ord(d)]) for d in "0123456789"])
+        return None
+
+
+def _write_numbers(content: bytes, numbers: list[str], fonts,
+                   digits: _Digits) -> tuple[bytes, dict[str, set[int]]]:
+    """Write a part's cross-reference page numbers over its placeholders (runs of
+    slashed zeros, one text array each, in document order); placeholder glyphs past
+    a number's digits are dropped. Returns the content and the glyphs it now draws."""
+    out, last, font, todo = [], 0, None, list(numbers)
+    used: dict[str, set[int]] = {}
+    for match in _TEXT_OPS.finditer(content):
+        if match.group(1) is not None:
+            font = fonts.get("/" + match.group(1).decode("latin-1"))
+            continue
+        glyphs = digits(font) if font is not None else None
+        if glyphs is None:
+            continue
+        placeholder, digit_glyphs = glyphs
+        array = match.group(2)
+        tokens = [m for m in _GLYPH.finditer(array) if m.group(1).lower() == b"%04x" % placeholder]
+        if not tokens or not todo:
+            continue
+        number = todo.pop(0)
+        if len(number) > len(tokens):
+            raise RenderError(f"page {number} has more digits than the {len(tokens)} a "
+                              "cross-reference reserves")
+        written, at = [], 0
+        for i, token in enumerate(tokens):
+            written.append(array[at:token.start()])
+            written.append(b"<%04x>" % digit_glyphs[int(number[i])] if i < len(number) else b"<>")
+            at = token.end()
+        written.append(array[at:])
+        out += [content[last:match.start(2)], b"".join(written)]
+        last = match.end(2)
+        used.setdefault(str(font.BaseFont).lstrip("/"), set()).update(
+            digit_glyphs[int(d)] for d in number)
+    if todo:
+        raise RenderError(f"{len(todo)} cross-reference number(s) found no placeholder")
+    out.append(content[last:])
+    return b"".join(out), used
 
 
 def _as_form(pdf, page):

@@ -50,11 +50,9 @@ class Outcome:
 
 def make_dossier(renderer, item: Loaded, bestiary: Bestiary, folder: Path) -> list[Path]:
     """Render one dossier and write it atomically."""
-    from .press import PDF_OPTIONS
-
     path = target(folder, f"{item.slug}.pdf")
     document = renderer.render(item, bestiary)
-    write_atomic(path, document.write_pdf(**PDF_OPTIONS))
+    write_atomic(path, renderer.pdf(item, bestiary, document))
     LOGGER.info("wrote %s (%d pages)", path, len(document.pages))
     return [path]
 
@@ -163,14 +161,14 @@ def _each(outcome: Outcome, items: Sequence[Loaded], make: Callable[[Loaded], li
 
 
 def dossiers(project: Project, selectors: Sequence[str] = (), output: Path | None = None,
-             paper: str | None = None) -> Outcome:
+             paper: str | None = None, variant: str | None = None) -> Outcome:
     """Render a dossier PDF per valid selected entry into ``output/dossiers``."""
     bestiary = check(project, selectors)
     outcome = Outcome(problems=list(bestiary.problems))
     if bestiary.valid:
         from .dossier import Dossiers
 
-        renderer = Dossiers(project, paper)
+        renderer = Dossiers(project, paper, variant=variant)
         folder = (output or project.output_dir) / "dossiers"
         _each(outcome, bestiary.valid, lambda item: make_dossier(renderer, item, bestiary, folder))
     return outcome
@@ -204,8 +202,7 @@ def book(project: Project, output: Path | None = None, options=None, jobs: int |
          single_pass: bool = False) -> Outcome:
     """Print every valid entry as one book PDF; invalid ones are left out, and said so.
 
-    Records are laid out in parallel and joined, unless ``single_pass`` (or a
-    PDF/A or PDF/UA variant, which needs WeasyPrint's tagged single pass).
+    Records are laid out in parallel and joined, unless ``single_pass``.
     """
     from .book import Book, BookOptions, book_path
 
@@ -216,7 +213,7 @@ def book(project: Project, output: Path | None = None, options=None, jobs: int |
         return outcome
     options = options or BookOptions(paper=project.config.print.paper)
     path = book_path(project, output)
-    if single_pass or options.pdf_variant:
+    if single_pass:
         try:
             outcome.written.extend(make_book(Book(project, options), bestiary, path))
         except PrintshopError as error:
@@ -351,8 +348,13 @@ def fingerprint(project: Project) -> str:
 
 
 def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: bool,
-         manifest: Manifest, card_names: Sequence[str]) -> tuple[list[Task], dict[str, int]]:
+         manifest: Manifest, card_names: Sequence[str],
+         book_options=None) -> tuple[list[Task], dict[str, int]]:
     """The tasks to run, and how many outputs of each stage are already up to date."""
+    from .book import BookOptions
+
+    book_options = book_options or BookOptions(paper=project.config.print.paper)
+    variant = book_options.variant(project.config)
     common = fingerprint(project)
     tasks, fresh = [], {stage: 0 for stage in stages}
     if "book" in stages:
@@ -369,12 +371,10 @@ def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: boo
         from .book import book_path
 
         path = book_path(project, None).relative_to(project.output_dir)
-        from .book import BookOptions
-
         in_book = sorted(i.slug for i in valid)
-        options = BookOptions(paper=project.config.print.paper)
+        options = book_options
         parts = {item.slug: part_key(common, item, bestiary, in_book, options) for item in valid}
-        key = _digest(common, "book", sorted((i.slug, i.digest) for i in valid),
+        key = _digest(common, "book", variant, sorted((i.slug, i.digest) for i in valid),
                       sorted(i.display for i in bestiary.selected if not i.ok))
         if force or not manifest.fresh(str(path), key):
             waits = []
@@ -392,7 +392,7 @@ def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: boo
     for item in valid:
         related = [(r.slug, bestiary.title_of(r.slug)) for r in item.entry.related if r.slug]
         if "dossiers" in stages:
-            key = _digest(common, "dossier", item.digest, related)
+            key = _digest(common, "dossier", variant, item.digest, related)
             add(Task("dossiers", item.slug, key, (f"dossiers/{item.slug}.pdf",)))
         if "cards" in stages:
             key = _digest(common, "cards", item.digest, list(card_names))
@@ -422,7 +422,9 @@ def _renderer(stage: str):
         if stage == "dossiers":
             from .dossier import Dossiers
 
-            _WORKER[stage] = Dossiers(_WORKER["project"], press=press)
+            options = _WORKER["options"]
+            _WORKER[stage] = Dossiers(_WORKER["project"], press=press,
+                                      variant=options.pdf_variant if options else None)
         elif stage == "cards":
             from .cards import Cards
 
@@ -507,8 +509,12 @@ def build_lock(folder: Path, say: Callable[[str], None]) -> Iterator[None]:
 
 def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = STAGES,
               strict: bool = False, force: bool = False, progress=None,
-              say: Callable[[str], None] = print) -> BuildReport:
-    """Plan and make every output; ``progress`` is told of each finished task."""
+              say: Callable[[str], None] = print, variant: str | None = None) -> BuildReport:
+    """Plan and make every output (PDFs as ``variant``, by default the configured
+    one); ``progress`` is told of each finished task."""
+    from .book import BookOptions
+
+    options = BookOptions(paper=project.config.print.paper, pdf_variant=variant)
     started = time.perf_counter()
     bestiary = check(project)
     stages = [*only[:only.index("book")], "parts", *only[only.index("book"):]] \
@@ -522,14 +528,14 @@ def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = S
         _remove_own_temporaries(folder)
         manifest = Manifest(folder)
         card_names = _card_presets(project) if "cards" in only else []
-        tasks, fresh = plan(project, bestiary, only, force, manifest, card_names)
+        tasks, fresh = plan(project, bestiary, only, force, manifest, card_names, options)
         for stage, count in fresh.items():
             report.stages[stage].fresh = count
         report.stale = _stale(manifest, bestiary)
         if progress:
             progress.start({stage: sum(1 for t in tasks if t.stage == stage) for stage in stages})
         try:
-            for result in _execute(project, bestiary, tasks, jobs, strict):
+            for result in _execute(project, bestiary, tasks, jobs, strict, options=options):
                 stage = report.stages[result.task.stage]
                 stage.seconds = time.perf_counter() - started
                 for relative, size, mtime_ns in result.written:

@@ -14,10 +14,14 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import PDF_VARIANTS, __version__
 from .errors import EntryError, PrintshopError
 
 STAGES = ("dossiers", "cards", "book")
+VARIANT_OPTION = click.option(
+    "--pdf-variant", type=click.Choice(PDF_VARIANTS),
+    help="PDF/UA-1 (accessible, tagged: the default unless printshop.toml says otherwise), "
+         "PDF/UA-2, PDF/A (archive), or none (untagged).")
 
 ENTRY_HELP = "ENTRY is a slug from entries/ or a path to a YAML file; none means all."
 
@@ -169,12 +173,14 @@ def serve(project, port: int, host: str, open_browser: bool) -> None:
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: output/ from printshop.toml).")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), help="Paper size (default from config).")
+@VARIANT_OPTION
 @click.pass_obj
-def dossier(project, entries: tuple[str, ...], output: Path | None, paper: str | None) -> None:
+def dossier(project, entries: tuple[str, ...], output: Path | None, paper: str | None,
+            pdf_variant: str | None) -> None:
     from . import build
 
     with _locked(project, output):
-        outcome = build.dossiers(project, entries, output, paper)
+        outcome = build.dossiers(project, entries, output, paper, pdf_variant)
     _finish(outcome, "dossier")
 
 
@@ -206,15 +212,12 @@ def cards(project, entries, presets, fmt, scale, output) -> None:
               help="Paper size; trade is 6x9 in (default from config).")
 @click.option("--bleed", metavar="LENGTH", help="Bleed around the trim, e.g. 3mm or 0.125in.")
 @click.option("--marks", is_flag=True, help="Crop and registration marks (adds bleed if none).")
-@click.option("--pdf-variant", type=click.Choice(["pdf/a-2b", "pdf/a-3b", "pdf/a-3u", "pdf/ua-1",
-                                                  "pdf/ua-2"]),
-              help="Write a PDF/A (archive) or PDF/UA (accessible, tagged) variant; "
-                   "laid out in a single pass.")
+@VARIANT_OPTION
 @click.option("-j", "--jobs", type=click.IntRange(1, 256),
               help="Worker processes laying out records (default: one per core).")
 @click.option("--single-pass", is_flag=True,
-              help="Lay out the whole book in one WeasyPrint pass (tagged PDF; slower, "
-                   "memory grows with the book).")
+              help="Lay out the whole book in one WeasyPrint pass (slower, memory grows "
+                   "with the book).")
 @click.pass_obj
 def book(project, output, paper, bleed, marks, pdf_variant, jobs, single_pass) -> None:
     from . import build
@@ -235,8 +238,9 @@ def book(project, output, paper, bleed, marks, pdf_variant, jobs, single_pass) -
 @click.option("--strict", is_flag=True, help="Stop at the first problem, warnings included.")
 @click.option("--force", is_flag=True, help="Rebuild everything, even what is up to date.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress; problems and the summary only.")
+@VARIANT_OPTION
 @click.pass_obj
-def build_command(project, jobs, only, strict, force, quiet) -> None:
+def build_command(project, jobs, only, strict, force, quiet, pdf_variant) -> None:
     """Build every output of every entry into output/: dossiers, cards and the book.
 
     Only what changed is rebuilt; work runs in parallel; a broken entry is
@@ -252,7 +256,7 @@ def build_command(project, jobs, only, strict, force, quiet) -> None:
                                  f"{', '.join(STAGES)}", param_hint="--only")
     progress = make_progress(quiet)
     report = build.run_build(project, jobs, stages, strict, force, progress,
-                             say=lambda text: click.echo(text, err=True))
+                             say=lambda text: click.echo(text, err=True), variant=pdf_variant)
     for problem in report.problems:
         click.echo(str(problem), err=True)
     for failure in report.failures:

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import PDF_VARIANTS
 from .errors import ConfigError
 
 CONFIG_NAME = "printshop.toml"
@@ -88,6 +89,10 @@ class FlightRiskBands(_Strict):
 
 class Print(_Strict):
     paper: Literal["a4", "letter"] = "a4"
+    pdf_variant: Literal[PDF_VARIANTS] = Field(
+        default=PDF_VARIANTS[0],
+        description="PDF variant of dossiers and the book: PDF/UA (accessible, the default), "
+        "PDF/A (archive), PDF/X-4 (print exchange) or none (untagged).")
 
 
 class Folders(_Strict):

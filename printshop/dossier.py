@@ -14,7 +14,7 @@ from .config import Project
 from .gauge import gauge_geometry
 from .load import Bestiary, Loaded
 from .model import headline, record_id, salary_figure
-from .press import PDF_OPTIONS, Press, theme_css
+from .press import Press, theme_css, write_pdf
 from .text import warn_uncovered
 
 LOGGER = logging.getLogger("printshop")
@@ -82,8 +82,9 @@ class Dossiers:
     """A warm dossier renderer: build once per process, render many entries."""
 
     def __init__(self, project: Project, paper: str | None = None,
-                 press: Press | None = None) -> None:
+                 press: Press | None = None, variant: str | None = None) -> None:
         self.project = project
+        self.variant = variant or project.config.print.pdf_variant
         self.press = press or Press(project)
         self.fetcher = self.press.fetcher
         self._chain = None
@@ -99,9 +100,10 @@ class Dossiers:
         self.check_coverage(item)
         return self.press.render(self.html(item, bestiary), self.stylesheets)
 
-    def pdf(self, item: Loaded, bestiary: Bestiary) -> bytes:
-        """The dossier as PDF bytes."""
-        return self.render(item, bestiary).write_pdf(**PDF_OPTIONS)
+    def pdf(self, item: Loaded, bestiary: Bestiary, document=None) -> bytes:
+        """The dossier as PDF bytes, in the renderer's variant (``document`` if it is
+        laid out already)."""
+        return write_pdf(document or self.render(item, bestiary), self.variant)
 
     def check_coverage(self, item: Loaded) -> None:
         """Warn about characters no bundled font has: they would print as boxes."""

@@ -10,18 +10,18 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Callable, Sequence
 
 import jinja2
 
+from . import PDF_VARIANTS
 from .config import Project
 from .gauge import svg_points
 from .errors import ConfigError
 from .resources import (check_font_faces, check_harfbuzz_subset, make_fetcher,
                         use_only_bundled_fonts)
 
-#: Tagged PDF: reading order for screen readers, and an SVG's <title>
-#: becomes its /Alt text. Costs about 10 ms and 7 kB per dossier.
-PDF_OPTIONS = {"pdf_tags": True}
+VARIANTS = PDF_VARIANTS  # see printshop.config
 
 PAPER = {"a4": "A4", "letter": "letter", "a5": "A5", "trade": "6in 9in"}
 
@@ -79,6 +79,96 @@ def theme_css(project: Project, paper: str | None = None) -> str:
     size = PAPER[paper or project.config.print.paper]
     paper_colour = colours["paper"]
     return f":root {{{lines}}}\n@page {{ size: {size}; background: {paper_colour}; }}\n"
+
+
+def pdf_options(variant: str) -> dict:
+    """WeasyPrint's ``write_pdf`` options for a variant (see VARIANTS)."""
+    if variant not in VARIANTS:
+        raise ConfigError(f"pdf variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    if variant == "none":
+        return {}
+    return {"pdf_variant": variant, "pdf_tags": True}
+
+
+def write_pdf(document, variant: str, finishers: Sequence[Callable] = (),
+              describe: Callable[[str], str] | None = None, whole: bool = True,
+              **options) -> bytes:
+    """The one place a laid-out document becomes PDF bytes, as ``variant``.
+
+    Each link gets one annotation (`one_annotation_per_link`), whose /Contents
+    is ``describe(target)`` (words a person reads) where given. PDF/X wants
+    creation and modification dates; WeasyPrint stamps the current time where
+    none is set, so printshop refuses rather than write a file that differs on
+    every run. PDF/UA-2 gets its structure tree nested as ISO 32005 requires
+    (`printshop.pdftags`), unless the document is not ``whole`` (a piece of the
+    parallel book: the joined book is finished as a whole). ``finishers`` are
+    WeasyPrint finishers, run in order.
+    """
+    metadata = document.metadata
+    if variant.startswith("pdf/x") and not (metadata.created and metadata.modified):
+        raise ConfigError(f"{variant} needs an edition date: set [publication] date in "
+                          "printshop.toml or SOURCE_DATE_EPOCH")
+    one_annotation_per_link(document)
+    if describe is not None:
+        finishers = (*finishers, _describe_links(describe))
+
+    def finish(doc, pdf) -> None:
+        for finisher in finishers:
+            finisher(doc, pdf)
+
+    data = document.write_pdf(**pdf_options(variant), finisher=finish, **options)
+    return finish_pdf(data, variant) if whole else data
+
+
+def finish_pdf(data: bytes, variant: str) -> bytes:
+    """What a variant asks of a whole written PDF beyond WeasyPrint: PDF/UA-2's
+    structure nesting."""
+    if variant == "pdf/ua-2":
+        from .pdftags import fix_pdf_ua2
+
+        return fix_pdf_ua2(data)
+    return data
+
+
+def one_annotation_per_link(document) -> None:
+    """Keep one link annotation per link.
+
+    WeasyPrint gives an annotation to a link's box and to every box inside it
+    (a span, the ::after with the page number, a leader): a contents line had
+    3-4 overlapping ones. Boxes are gathered depth first, so a box inside a link
+    comes right after it with the same target: it is folded into the first,
+    whose rectangle grows to cover it.
+    """
+    for page in document.pages:
+        kept: list = []
+        for kind, target, (x1, y1, x2, y2), box in page.links:
+            if kept and kept[-1][:2] == (kind, target) and _touching(kept[-1][2], (x1, y1, x2, y2)):
+                kind0, target0, (a1, b1, a2, b2), box0 = kept[-1]
+                kept[-1] = (kind0, target0, (min(a1, x1), min(b1, y1), max(a2, x2), max(b2, y2)),
+                            box0)
+            else:
+                kept.append((kind, target, (x1, y1, x2, y2), box))
+        page.links[:] = kept
+
+
+def _touching(a, b) -> bool:
+    """Whether two rectangles (x1, y1, x2, y2) overlap or touch."""
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _describe_links(describe: Callable[[str], str]) -> Callable:
+    """A finisher: each internal link annotation's /Contents in words
+    ("Enterprise Architect, page 13"), not its anchor name."""
+    import pydyf
+
+    def finish(document, pdf) -> None:
+        for page in document.pages:
+            for kind, target, _rect, box in page.links:
+                annotation = getattr(box, "link_annotation", None)
+                if kind == "internal" and annotation is not None:
+                    annotation["Contents"] = pydyf.String(describe(target))
+
+    return finish
 
 
 def _one_warning_per_entry(record: logging.LogRecord) -> bool:
@@ -142,4 +232,8 @@ class Press:
 
         document = HTML(string=html, base_url=self.project.layouts_dir.as_uri() + "/",
                         url_fetcher=self.fetcher)
-        return document.render(font_config=self.font_config, stylesheets=stylesheets)
+        laid_out = document.render(font_config=self.font_config, stylesheets=stylesheets)
+        created = self.project.config.created()
+        if created:  # every document dated alike, whatever its layout's head says
+            laid_out.metadata.created = laid_out.metadata.modified = created
+        return laid_out

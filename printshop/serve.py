@@ -244,14 +244,13 @@ class Studio:
 
         from .cards import alt_text, encode, meta_snippet
         from .model import salary_figure
-        from .press import PDF_OPTIONS
 
         dossiers, cards = self._renderers()
         entry = item.entry
         result.risk = f"{entry.flight_risk.percent}%"
         figure = salary_figure(entry.salary)
         result.salary = figure + ("/h" if entry.salary.period == "hour" else "")
-        result.pdf = dossiers.render(item, bestiary).write_pdf(**PDF_OPTIONS)
+        result.pdf = dossiers.pdf(item, bestiary)
         document = pdfium.PdfDocument(result.pdf)
         try:
             for page in document:

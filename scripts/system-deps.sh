@@ -9,12 +9,15 @@
 # With --test, also what only the tests need:
 #   chromium, chromium-driver   the preview's end-to-end test drives Debian's
 #                               headless Chromium (nothing downloads a browser)
+#   poppler-utils               pdftotext: poppler is one of the readers whose text
+#                               the tests compare
 # Installs them when run as root with apt-get; otherwise says what to install.
 set -u
 missing=""
 if [ "${1:-}" = "--test" ]; then
     command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
     command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium-driver"
+    command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
 fi
 have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
 have_lib libpango-1.0.so.0 || missing="$missing libpango-1.0-0"

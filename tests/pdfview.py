@@ -184,3 +184,94 @@ def qpdf_check(data: bytes) -> str:
         handle.flush()
         done = subprocess.run([qpdf, "--check", handle.name], capture_output=True, text=True)
     return "" if done.returncode == 0 else done.stdout + done.stderr
+
+
+def _marked_texts(data: bytes) -> dict[tuple, str]:
+    """The text of each marked-content sequence, as PDFium reads it: (page index,
+    in a form?, MCID) -> text. Marked content inside a form XObject is keyed apart
+    (its MCIDs are the form's own)."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    document = pdfium.PdfDocument(data)
+    texts: dict[tuple, str] = {}
+
+    def read(obj, textpage, index, in_form):
+        kind = raw.FPDFPageObj_GetType(obj)
+        if kind == raw.FPDF_PAGEOBJ_FORM:
+            for i in range(raw.FPDFFormObj_CountObjects(obj)):
+                read(raw.FPDFFormObj_GetObject(obj, i), textpage, index, True)
+            return
+        if kind != raw.FPDF_PAGEOBJ_TEXT:
+            return
+        mcid = raw.FPDFPageObj_GetMarkedContentID(obj)
+        if mcid < 0:
+            return
+        size = raw.FPDFTextObj_GetText(obj, textpage, None, 0)
+        buffer = ctypes.create_string_buffer(size)
+        raw.FPDFTextObj_GetText(obj, textpage, ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort)), size)
+        text = buffer.raw[:size].decode("utf-16-le").rstrip("\x00")
+        key = (index, in_form, mcid)
+        texts[key] = texts.get(key, "") + text
+
+    for index in range(len(document)):
+        page = document[index]
+        textpage = page.get_textpage()
+        for i in range(raw.FPDFPage_CountObjects(page.raw)):
+            read(raw.FPDFPage_GetObject(page.raw, i), textpage.raw, index, False)
+    return texts
+
+
+#: Structure types a reader steps through (ISO 32005 treats them as transparent).
+TRANSPARENT = {"/NonStruct", "/Div", "/Part"}
+
+
+def tag_sequence(data: bytes) -> list[tuple[str, str]]:
+    """The structure tree in reading order, as (type, text) pairs: each element that
+    is not transparent, with the text of the marked content it holds directly."""
+    texts = _marked_texts(data)
+    out: list[tuple[str, str]] = []
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        pages = {page.objgen: i for i, page in enumerate(pdf.pages)}
+
+        def visit(element):
+            kids = element.get("/K")
+            kids = [] if kids is None else list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+            own = []
+            for kid in kids:
+                if isinstance(kid, int):
+                    own.append(texts.get((pages.get(element.Pg.objgen), False, int(kid)), ""))
+                elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
+                    page = kid.get("/Pg", element.get("/Pg"))
+                    own.append(texts.get((pages.get(page.objgen), "/Stm" in kid, int(kid.MCID)), ""))
+            if str(element.S) not in TRANSPARENT:
+                out.append((str(element.S), squash("".join(own))))
+            for kid in kids:
+                if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                    visit(kid)
+
+        root = pdf.Root.StructTreeRoot
+        for kid in (root.K if isinstance(root.K, pikepdf.Array) else [root.K]):
+            visit(kid)
+    return out
+
+
+def reader_texts(data: bytes) -> dict[str, list[str]]:
+    """Each page's text as three readers we did not write extract it: PDFium (Chrome's
+    viewer), pypdf and poppler (pdftotext -raw: in content order, as a screen reader
+    without tags would; its default layout mode regroups text by columns)."""
+    import subprocess
+    import tempfile
+
+    from pypdf import PdfReader
+
+    texts = {"pdfium": page_texts(data),
+             "pypdf": [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]}
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(data)
+        handle.flush()
+        out = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", handle.name, "-"], check=True,
+                             capture_output=True).stdout.decode()
+    texts["poppler"] = out.split("\f")[:len(texts["pdfium"])]
+    return texts

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FAILURES, ROOT, SEED, no_render_warnings
-from pdfview import (links, metadata, outline, page_boxes, page_labels, page_texts, qpdf_check,
+from pdfview import (links, reader_texts, tag_sequence, metadata, outline, page_boxes, page_labels, page_texts, qpdf_check,
                      squash)
 from printshop.cli import main
 
@@ -289,6 +289,21 @@ def test_foreword_from_markdown_is_front_matter(scratch):
     assert yaml  # the entry helper writes YAML
 
 
+def assert_reading_order(data, laid_out):
+    """In every reader's text, a cross-reference's number follows its "p." and a body
+    page's last words are its running head and folio (the furniture comes last)."""
+    for reader, texts in reader_texts(data).items():
+        for index, text in enumerate(texts):
+            words = squash(text).split()
+            for i, word in enumerate(words):
+                if word == "p.":
+                    assert i + 1 < len(words) and words[i + 1].isdigit(), \
+                        (reader, index, words[i - 3:i + 3])
+            folio = laid_out.folio(index)
+            if index >= laid_out.front_pages and words:
+                assert words[-1] == folio, (reader, index, words[-6:])
+
+
 def words_per_page(data):
     return [sorted(squash(text).split()) for text in page_texts(data)]
 
@@ -317,6 +332,9 @@ def test_parallel_book_matches_the_single_pass_page_for_page(which, request, tmp
     assert {(l["page"], l["target"]) for l in links(parallel)} == \
         {(l["page"], l["target"]) for l in links(single)}
     assert metadata(parallel)["Title"] == metadata(single)["Title"]
+    assert tag_sequence(parallel) == tag_sequence(single), "the same structure, the same text"
+    for data in (single, parallel):
+        assert_reading_order(data, laid_out)
     assert len(parallel) <= 1.25 * len(single), "fonts are stored once and subset"
     assert qpdf_check(parallel) == ""
     from pdfview import compare_images, render_page

@@ -218,4 +218,57 @@ def test_tagged_pdf_gives_the_gauge_alt_text(seed_pdf):
                     stack.extend(kids if isinstance(kids, pikepdf.Array) else [kids])
             elif isinstance(node, pikepdf.Array):
                 stack.extend(node)
-    assert "Flight-risk gauge: 85%, HIGH RISK" in alts
+    assert ("Flight-risk gauge: a dial from 0 to 100% in bands (LOW RISK 0–24%, MODERATE RISK "
+            "25–49%, ELEVATED RISK 50–74%, HIGH RISK 75–100%); the needle points at 85%, "
+            "HIGH RISK.") in alts
+
+
+def test_pdf_ua_1_by_default(seed_pdf):
+    """With no option given, the dossier says it is PDF/UA-1 and is what that asks:
+    XMP metadata with the identifier, the title shown, a language, a structure tree,
+    marked content (veraPDF's full check is `make conformance`)."""
+    import io
+
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(seed_pdf)) as pdf:
+        xmp = pdf.open_metadata()
+        assert xmp.get("{http://www.aiim.org/pdfua/ns/id/}part") == "1"
+        assert "Junior AI/ML Model Training Assistant" in str(xmp.get("dc:title"))
+        assert pdf.Root.ViewerPreferences.DisplayDocTitle
+        assert str(pdf.Root.Lang) == "en"
+        assert pdf.Root.MarkInfo.Marked
+        assert "/StructTreeRoot" in pdf.Root
+
+
+def test_variant_none_is_untagged_and_variants_are_tagged(renderer, bestiary):
+    import io
+
+    import pikepdf
+
+    from printshop.dossier import Dossiers
+
+    item = bestiary.loaded[SEED]
+    for variant, tagged, part in (("none", False, None), ("pdf/a-3b", True, "3"),
+                                  ("pdf/ua-2", True, None)):
+        dossiers = Dossiers(renderer.project, press=renderer.press, variant=variant)
+        with pikepdf.open(io.BytesIO(dossiers.pdf(item, bestiary))) as pdf:
+            assert ("/StructTreeRoot" in pdf.Root) == tagged, variant
+            if part:
+                assert pdf.open_metadata().get("{http://www.aiim.org/pdfa/ns/id/}part") == part
+            if variant == "pdf/ua-2":
+                assert pdf.pdf_version == "2.0"
+
+
+def test_readers_agree_on_the_dossier_text_and_its_order(seed_pdf):
+    """PDFium, pypdf and poppler read the same words, in the same order, on each page
+    (after NFKC: each splits ligatures and spaced letters its own way)."""
+    import unicodedata
+
+    from pdfview import reader_texts
+
+    texts = reader_texts(seed_pdf)
+    for index in range(len(texts["pdfium"])):
+        words = {reader: unicodedata.normalize("NFKC", squash(pages[index])).replace(" ", "")
+                 for reader, pages in texts.items()}
+        assert words["pdfium"] == words["pypdf"] == words["poppler"], index

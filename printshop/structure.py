@@ -1,0 +1,209 @@
+"""The parallel book's one structure tree, joined from its pieces' and parts'.
+
+Every piece of the parallel book (front matter, body skeletons, appendix,
+index) and every record's part is written tagged by WeasyPrint: a structure
+tree whose /Document holds, page by page, the elements of that page, and a
+ParentTree mapping each page's marked content (and each link annotation) to
+its element. Joining them (ISO 32000-1, 14.7):
+
+- a piece's pages are copied into the book as they are; its elements follow
+  them, their ParentTree keys (the pages' /StructParents and the annotations'
+  /StructParent) moved past those already used;
+- a part's pages are drawn as form XObjects over the skeleton's sheets, so
+  its marked content lives in the forms: each form gets a /StructParents key
+  of its own, and each element's marked-content ids become marked-content
+  references naming the form (/Stm) and the sheet (/Pg);
+- on a sheet, the part's elements take the place of the skeleton's (which
+  only stand in for them), and each cross-reference link annotation the
+  skeleton placed is handed to the part's Link element for that reference.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+
+def _number_tree(node) -> list[tuple[int, object]]:
+    """The (key, value) pairs of a PDF number tree."""
+    pairs = []
+    nums = node.get("/Nums")
+    if nums is not None:
+        pairs.extend((int(nums[i]), nums[i + 1]) for i in range(0, len(nums), 2))
+    for kid in node.get("/Kids", []):
+        pairs.extend(_number_tree(kid))
+    return pairs
+
+
+def _kid_list(element) -> list:
+    """An element's /K as a list (it may be one object, an array or absent)."""
+    import pikepdf
+
+    kids = element.get("/K")
+    if kids is None:
+        return []
+    return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+
+
+def _is_element(obj) -> bool:
+    import pikepdf
+
+    return isinstance(obj, pikepdf.Dictionary) and obj.get("/Type", "/StructElem") == "/StructElem" \
+        and "/S" in obj
+
+
+def elements(top) -> list:
+    """Every structure element under (and including) the given ones, depth first."""
+    out, stack = [], list(reversed(top))
+    while stack:
+        element = stack.pop()
+        if not _is_element(element):
+            continue
+        out.append(element)
+        stack.extend(reversed(_kid_list(element)))
+    return out
+
+
+def _document(root):
+    import pikepdf
+
+    kids = root.K
+    return kids[0] if isinstance(kids, pikepdf.Array) else kids
+
+
+class StructureJoin:
+    """The structure tree of the book being joined (``pdf``, which starts as the
+    front matter's document and so has its tree)."""
+
+    def __init__(self, pdf) -> None:
+        root = pdf.Root.StructTreeRoot
+        self.pdf = pdf
+        self.document = _document(root)
+        self.nums: dict[int, object] = dict(_number_tree(root.ParentTree))
+        self.next_key = max(self.nums, default=-1) + 1
+
+    def append(self, kids) -> None:
+        """Add top-level elements at the end of the book's /Document."""
+        import pikepdf
+
+        for kid in kids:
+            kid.P = self.document
+        document_kids = self.document.get("/K")
+        if not isinstance(document_kids, pikepdf.Array):
+            document_kids = self.document.K = pikepdf.Array(_kid_list(self.document))
+        document_kids.extend(kids)
+
+    def _take(self, source) -> tuple[list, dict[int, object], int]:
+        """Copy a source's top-level elements into the book (not yet placed), with its
+        ParentTree; keys are moved by the returned offset."""
+        import pikepdf
+
+        root = source.Root.StructTreeRoot
+        document = _document(root)
+        kids = _kid_list(document)
+        entries = _number_tree(root.ParentTree)
+        # Elements whose parent is the source's /Document (its kids, and elements
+        # WeasyPrint maps but leaves out of the tree, such as running heads) get the
+        # book's: copying the source's would copy its whole tree a second time.
+        adopted = [element for element in elements(
+            [*kids, *(v for _, value in entries for v in _kid_list({"/K": value}))])
+            if element.get("/P") is not None and element.P.objgen == document.objgen]
+        for element in adopted:
+            del element.P
+        carrier = source.make_indirect(pikepdf.Array([*kids, *(value for _, value in entries)]))
+        copied = self.pdf.copy_foreign(carrier)
+        for element in adopted:
+            self.pdf.copy_foreign(element).P = self.document
+        offset = self.next_key
+        self.next_key += max((key for key, _ in entries), default=-1) + 1
+        values = {key: copied[len(kids) + i] for i, (key, _) in enumerate(entries)}
+        return list(copied)[:len(kids)], values, offset
+
+    def adopt_pages(self, source, pages) -> list:
+        """The structure of a source whose pages were just copied into the book as
+        ``pages``: its top-level elements, returned to be placed; keys moved on."""
+        if "/StructTreeRoot" not in source.Root:
+            return []
+        kids, values, offset = self._take(source)
+        for key, value in values.items():
+            self.nums[key + offset] = value
+        for page in pages:
+            if "/StructParents" in page.obj:
+                page.obj.StructParents = int(page.obj.StructParents) + offset
+            for annotation in page.obj.get("/Annots", []):
+                if "/StructParent" in annotation:
+                    annotation.StructParent = int(annotation.StructParent) + offset
+        return kids
+
+    def adopt_forms(self, source, forms: list[tuple[object, object]]) -> list[list]:
+        """The structure of a part whose page k was drawn as ``forms[k]`` = (form, sheet
+        page): per page, its top-level elements, marked content referred to in
+        the forms. Link annotations of the part are left out (the sheets have them)."""
+        import pikepdf
+
+        if "/StructTreeRoot" not in source.Root:
+            return [[] for _ in forms]
+        index = {page.objgen: k for k, page in enumerate(source.pages)}
+        keys = {}
+        for k, page in enumerate(source.pages):
+            keys[int(page.obj.get("/StructParents", k))] = k
+        for element in elements(_kid_list(_document(source.Root.StructTreeRoot))):
+            # The part's pages are not copied (they are forms now): name them by number.
+            if "/Pg" in element:
+                element.Pg = index[element.Pg.objgen]
+            kids = _kid_list(element)
+            if any(isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR"
+                   for kid in kids):
+                element.K = pikepdf.Array([kid for kid in kids if not (
+                    isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR")])
+        kids, values, _offset = self._take(source)
+        for key, value in values.items():
+            if key in keys and keys[key] < len(forms):
+                form, _sheet = forms[keys[key]]
+                form.StructParents = self.next_key
+                self.nums[self.next_key] = value
+                self.next_key += 1
+        for element in elements(kids):
+            k = int(element.get("/Pg", 0))
+            form, sheet = forms[k]
+            element.Pg = sheet.obj
+            content = _kid_list(element)
+            if any(isinstance(kid, int) for kid in content):
+                element.K = pikepdf.Array([
+                    pikepdf.Dictionary(Type=pikepdf.Name.MCR, MCID=kid, Pg=sheet.obj, Stm=form)
+                    if isinstance(kid, int) else kid for kid in content])
+        by_page: dict[int, list] = defaultdict(list)
+        for kid in kids:
+            by_page[self._page_of(kid, forms)].append(kid)
+        return [by_page[k] for k in range(len(forms))]
+
+    @staticmethod
+    def _page_of(element, forms) -> int:
+        for k, (_form, sheet) in enumerate(forms):
+            if element.get("/Pg") is not None and element.Pg.objgen == sheet.obj.objgen:
+                return k
+        return 0
+
+    def hand_links(self, skeleton: list, part: list) -> None:
+        """Give the skeleton's link annotations (one per cross-reference, in document
+        order) to the part's Link elements, in the same order."""
+        import pikepdf
+
+        taken = [(element, kid) for element in elements(skeleton) for kid in _kid_list(element)
+                 if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR"]
+        links = [element for element in elements(part) if element.S == "/Link"]
+        for (old, objr), link in zip(taken, links):
+            link.K = pikepdf.Array([*_kid_list(link), objr])
+            annotation = objr.Obj
+            if "/StructParent" in annotation:
+                self.nums[int(annotation.StructParent)] = link
+        for old, objr in taken[len(links):]:  # more links than the part has: keep them tagged
+            self.append([old])
+
+    def finish(self) -> None:
+        """Write the joined ParentTree."""
+        import pikepdf
+
+        root = self.pdf.Root.StructTreeRoot
+        root.ParentTree = self.pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(
+            [v for key in sorted(self.nums) for v in (key, self.nums[key])])))
+        root.ParentTreeNextKey = self.next_key
