@@ -1,12 +1,17 @@
 # The two set-up commands of the README:
 #   make build   installs everything and builds all outputs of entries/ into output/
 #   make test    installs everything and runs the test suite
+# And, in CI after the tests:
+#   make conformance  renders every dossier and the book (both paths) in every
+#                     PDF variant into a temporary folder and checks them with
+#                     veraPDF (Java 17+; VERAPDF, else ../shared/tools/verapdf);
+#                     fails naming each failed rule and file
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: build test install bench clean
+.PHONY: build test conformance install bench clean
 
 build: install
 	$(BIN)/printshop build
@@ -14,6 +19,9 @@ build: install
 test: install
 	@PYTHON=$(PYTHON) sh scripts/system-deps.sh --test
 	$(BIN)/python -m pytest
+
+conformance: install
+	$(BIN)/python scripts/conformance.py
 
 bench: install
 	$(BIN)/python benchmarks/bench_dossier.py
