@@ -26,7 +26,9 @@ item in the same reading order:
 - in a PDF 2.0 file, every outline item, link annotation and open action
   whose destination is in the document gets a go-to action with a structure
   destination (``SD``) next to the page destination (``D``): the element whose
-  content starts nearest below the destination's point on its page.
+  content starts nearest below the destination's point on its page, content
+  drawn by form XObjects included (the parallel book draws each record's page
+  as a form, whose marked content has the form's own ``StructParents``).
 
 The parent tree is kept right: whenever a content item or an annotation
 changes holder, its entry points at the new holder. Output is deterministic
@@ -162,7 +164,7 @@ class _Tree:
         kind = item.get("/Type")
         if kind == "/MCR":
             item_page = item.get("/Pg", page)
-            self.own_mcid(item_page, int(item.MCID), holder)
+            self.own_mcid(item_page, int(item.MCID), holder, item.get("/Stm"))
             if "/Pg" not in item and not _same(page, holder_page):
                 item.Pg = page
         elif kind == "/OBJR":
@@ -171,11 +173,16 @@ class _Tree:
             item.P = holder
         return item
 
-    def own_mcid(self, page, mcid: int, holder: Dictionary) -> None:
-        """Point the parent tree's entry for ``mcid`` on ``page`` at ``holder``."""
-        if self.parent_tree is None or page is None or "/StructParents" not in page:
+    def own_mcid(self, page, mcid: int, holder: Dictionary, stream=None) -> None:
+        """Point the parent tree's entry for ``mcid`` on ``page`` at ``holder``.
+
+        ``stream``: the form XObject the marked content is in (an MCR's
+        ``Stm``), if not the page's content: its numbers are the form's own.
+        """
+        key = _struct_parents(stream if isinstance(stream, pikepdf.Stream) else None, page)
+        if self.parent_tree is None or key is None:
             return
-        mapping = self.parent_tree.get(int(page.StructParents))
+        mapping = self.parent_tree.get(key)
         if isinstance(mapping, Array) and mcid < len(mapping):
             mapping[mcid] = holder
 
@@ -444,6 +451,7 @@ class _ElementFinder:
             self.names = pikepdf.NameTree(pdf.Root.Names.Dests)
         self._document = None
         self._candidates: dict[int, list[tuple]] = {}
+        self._mappings: dict[int, Array | None] = {}
         self._found: dict[tuple, Dictionary | None] = {}
 
     def structure_destination(self, destination) -> Array | None:
@@ -497,20 +505,34 @@ class _ElementFinder:
         return _block_of(self.tree, best[5])
 
     def candidates(self, index: int) -> list[tuple]:
-        """(middle, bottom, top, left, MCID, holder) of the tree's content on a page."""
+        """(middle, bottom, top, left, MCID, holder) of the tree's content on a page.
+
+        Content drawn by a form XObject counts too: its MCID is looked up in
+        the parent tree under the form's ``StructParents`` (the page's if the
+        form has none), the form being found by where it is drawn.
+        """
         if index not in self._candidates:
-            page = self.pdf.pages[index].obj
-            mapping = None
-            if "/StructParents" in page and self.tree.parent_tree is not None:
-                mapping = self.tree.parent_tree.get(int(page.StructParents))
             found = []
-            if isinstance(mapping, Array):
-                for *box, mcid in _marked_content_boxes(self.document(), index):
-                    holder = mapping[mcid] if mcid < len(mapping) else None
+            if self.tree.parent_tree is not None:
+                boxes, forms = _marked_content_boxes(self.document(), index)
+                streams = _DrawnStreams(self.pdf.pages[index].obj, forms)
+                for *box, mcid, path in boxes:
+                    mapping = self.mapping(streams.key(path))
+                    holder = mapping[mcid] if mapping is not None and mcid < len(mapping) \
+                        else None
                     if isinstance(holder, Dictionary) and holder.objgen in self.tree.reached:
                         found.append((*box, mcid, holder))
             self._candidates[index] = found
         return self._candidates[index]
+
+    def mapping(self, key: int | None) -> Array | None:
+        """The parent tree's array for a content stream's ``StructParents`` key."""
+        if key is None:
+            return None
+        if key not in self._mappings:
+            mapping = self.tree.parent_tree.get(key)
+            self._mappings[key] = mapping if isinstance(mapping, Array) else None
+        return self._mappings[key]
 
     def document(self):
         """The PDF opened with PDFium (from ``source``, or saved for it)."""
@@ -533,11 +555,20 @@ class _ElementFinder:
             self._document = None
 
 
-def _marked_content_boxes(document, index: int) -> list[tuple]:
-    """(vertical middle, bottom, top, left, MCID) of the marked content on a page.
+def _marked_content_boxes(document, index: int) -> tuple[list[tuple], dict[tuple, int]]:
+    """Where the marked content of a page lies, read with PDFium.
 
-    Read with PDFium from the page's objects (text, images, paths, forms)
-    that carry an MCID; an item drawn by several objects is placed by its
+    Returns the boxes, (vertical middle, bottom, top, left, MCID, path)
+    sorted, and how many form XObjects each content stream draws (path ->
+    count). ``path`` names the content stream the MCID is in: ``()`` for the
+    page's, ``(k,)`` for the form drawn k-th in it (counting forms only),
+    ``(k, j)`` for the j-th form drawn by that one, and so on.
+
+    Objects of any kind (text, images, paths, forms) that carry an MCID are
+    read, and the objects inside forms too. PDFium gives the bounds of an
+    object in a form in the form's space (its /Matrix applied): the form
+    object's matrix (the transformation in force where it is drawn) takes
+    them to the page. An item drawn by several objects is placed by its
     highest one.
     """
     import ctypes
@@ -546,21 +577,138 @@ def _marked_content_boxes(document, index: int) -> list[tuple]:
 
     corners = [ctypes.c_float() for _ in range(4)]
     pointers = [ctypes.byref(corner) for corner in corners]
-    highest: dict[int, tuple] = {}
+    matrix = raw.FS_MATRIX()
+    highest: dict[tuple, tuple] = {}
+    counts: dict[tuple, int] = {}
+
+    def walk(count: int, get, path: tuple, transforms: list[tuple]) -> None:
+        forms = 0
+        for number in range(count):
+            obj = get(number)
+            mcid = raw.FPDFPageObj_GetMarkedContentID(obj)
+            if mcid >= 0 and raw.FPDFPageObj_GetBounds(obj, *pointers):
+                left, bottom, _, top = _on_page(
+                    [corner.value for corner in corners], transforms)
+                middle = (bottom + top) / 2
+                key = (path, mcid)
+                if key not in highest or middle > highest[key][0]:
+                    highest[key] = (middle, bottom, top, left)
+            if raw.FPDFPageObj_GetType(obj) == raw.FPDF_PAGEOBJ_FORM:
+                inner = transforms
+                if raw.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix)):
+                    values = (matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f)
+                    if values != (1, 0, 0, 1, 0, 0):
+                        inner = [values, *transforms]
+                walk(raw.FPDFFormObj_CountObjects(obj),
+                     lambda n, form=obj: raw.FPDFFormObj_GetObject(form, n),
+                     (*path, forms), inner)
+                forms += 1
+        counts[path] = forms
+
     page = raw.FPDF_LoadPage(document.raw, index)
     try:
-        for number in range(raw.FPDFPage_CountObjects(page)):
-            obj = raw.FPDFPage_GetObject(page, number)
-            mcid = raw.FPDFPageObj_GetMarkedContentID(obj)
-            if mcid < 0 or not raw.FPDFPageObj_GetBounds(obj, *pointers):
-                continue
-            left, bottom, _, top = (corner.value for corner in corners)
-            middle = (bottom + top) / 2
-            if mcid not in highest or middle > highest[mcid][0]:
-                highest[mcid] = (middle, bottom, top, left)
+        walk(raw.FPDFPage_CountObjects(page), lambda n: raw.FPDFPage_GetObject(page, n), (), [])
     finally:
         raw.FPDF_ClosePage(page)
-    return sorted((*box, mcid) for mcid, box in highest.items())
+    boxes = sorted((*box, mcid, path) for (path, mcid), box in highest.items())
+    return boxes, counts
+
+
+def _on_page(box: list[float], transforms: list[tuple]) -> tuple[float, float, float, float]:
+    """A (left, bottom, right, top) box taken through matrices, innermost first: the
+    box around its transformed corners."""
+    left, bottom, right, top = box
+    if not transforms:
+        return left, bottom, right, top
+    points = [(left, bottom), (left, top), (right, bottom), (right, top)]
+    for a, b, c, d, e, f in transforms:
+        points = [(a * x + c * y + e, b * x + d * y + f) for x, y in points]
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+class _DrawnStreams:
+    """The content streams PDFium read on a page, named by path (see
+    `_marked_content_boxes`), and the parent tree key of each.
+
+    PDFium does not say which form XObject a form object draws; but it makes
+    one form object per ``Do`` of a form, in content order. So the k-th form
+    object of a stream is the form named by the k-th ``Do`` (of a form) in that
+    stream's content, looked up in its resources; a stream where the two counts
+    differ is not trusted (its forms get no key). Parallel-book sheets share
+    one resource dictionary listing every record's forms, so the resources'
+    names alone would not do. A form's key is its ``StructParents``; a form
+    without one shares the key of the stream that draws it (its marked
+    content belongs to that stream's numbering).
+    """
+
+    def __init__(self, page: Dictionary, forms: dict[tuple, int]) -> None:
+        self.forms = forms
+        self.streams: dict[tuple, tuple | None] = {
+            (): (page, _resources(page), _struct_parents(None, page))}
+        self.drawn: dict[tuple, list | None] = {}
+
+    def key(self, path: tuple) -> int | None:
+        """The parent tree key of the stream at ``path``, or None if not known."""
+        stream = self.stream(path)
+        return None if stream is None else stream[2]
+
+    def stream(self, path: tuple) -> tuple | None:
+        """(stream or page, resources, key) for ``path``, or None if not known."""
+        if path not in self.streams:
+            self.streams[path] = None
+            outer = self.stream(path[:-1])
+            forms = self.forms_in(path[:-1], outer) if outer is not None else None
+            if forms is not None and path[-1] < len(forms):
+                form = forms[path[-1]]
+                key = outer[2]
+                if "/StructParents" in form:
+                    key = _struct_parents(form, None)
+                self.streams[path] = (form, form.get("/Resources", outer[1]), key)
+        return self.streams[path]
+
+    def forms_in(self, path: tuple, stream: tuple) -> list | None:
+        """The form XObjects drawn by the stream at ``path``, in order; None if
+        they do not match what PDFium found."""
+        if path not in self.drawn:
+            content, resources, _ = stream
+            xobjects = resources.get("/XObject") if isinstance(resources, Dictionary) else None
+            forms = []
+            if isinstance(xobjects, Dictionary) and self.forms.get(path, 0):
+                try:
+                    operations = pikepdf.parse_content_stream(content, "Do")
+                except pikepdf.PdfError:
+                    operations = None
+                for operands, _ in operations or ():
+                    xobject = xobjects.get(operands[0]) if len(operands) == 1 \
+                        and isinstance(operands[0], Name) else None
+                    if isinstance(xobject, pikepdf.Stream) and xobject.get("/Subtype") == "/Form":
+                        forms.append(xobject)
+            self.drawn[path] = forms if len(forms) == self.forms.get(path, 0) else None
+        return self.drawn[path]
+
+
+def _resources(page: Dictionary):
+    """A page's resource dictionary, inherited from the page tree if need be."""
+    node = page
+    for _ in range(64):
+        if not isinstance(node, Dictionary):
+            return None
+        if "/Resources" in node:
+            return node.Resources
+        node = node.get("/Parent")
+    return None
+
+
+def _struct_parents(stream, page) -> int | None:
+    """The parent tree key of a content stream: a form's ``StructParents`` if it
+    has one, else its page's; None if neither has one."""
+    for holder in (stream, page):
+        if holder is not None and "/StructParents" in holder:
+            value = holder.StructParents
+            if isinstance(value, int):
+                return int(value)
+    return None
 
 
 def _view_point(explicit: Array) -> tuple[float | None, float]:

@@ -28,7 +28,9 @@ def squash(text: str) -> str:
 
 def outline(data: bytes, pages: bool = False) -> list[tuple]:
     """(level, title) of every bookmark, depth first; with ``pages``, (level, title,
-    index of the page it opens, its height on that page)."""
+    index of the page it opens, its height on that page). A bookmark opens its
+    destination (/Dest) or, in PDF/UA-2, its go-to action's page destination (/A /D,
+    next to the structure destination /SD)."""
     result = []
     with pikepdf.open(io.BytesIO(data)) as pdf, pdf.open_outline() as tree:
         page_of = {page.obj.objgen: i for i, page in enumerate(pdf.pages)}
@@ -37,6 +39,13 @@ def outline(data: bytes, pages: bool = False) -> list[tuple]:
             for item in items:
                 if pages:
                     dest = item.destination
+                    if dest is None and item.action is not None:
+                        dest = item.action.D
+                    if isinstance(dest, (pikepdf.String, pikepdf.Name)):
+                        dest = pikepdf.NameTree(pdf.Root.Names.Dests)[str(dest)] \
+                            if isinstance(dest, pikepdf.String) else pdf.Root.Dests[dest]
+                    if isinstance(dest, pikepdf.Dictionary):
+                        dest = dest.D
                     result.append((level, item.title, page_of[dest[0].objgen],
                                    round(float(dest[3]), 1)))
                 else:

@@ -300,3 +300,163 @@ def test_merging_a_link_from_another_page_uses_a_marked_content_reference():
     reference = kids(outer)[1]
     assert reference.Type == "/MCR" and reference.Pg.objgen == second.objgen
     assert pikepdf.NumberTree(parent_tree)[1][0].objgen == outer.objgen
+
+
+@pytest.fixture(scope="module")
+def parallel_ua2(project, tmp_path_factory) -> bytes:
+    """The parallel book in PDF/UA-2: records' pages drawn as forms onto sheets."""
+    from printshop import build
+    from printshop.book import BookOptions
+
+    out = tmp_path_factory.mktemp("parallel-ua2")
+    outcome = build.book(project, out, BookOptions(paper="a4", pdf_variant="pdf/ua-2"), jobs=1)
+    assert outcome.ok, outcome.failures
+    return (out / "book" / "bestiary.pdf").read_bytes()
+
+
+def destination_holders(pdf: pikepdf.Pdf) -> list:
+    """Every outline item (depth first) and every link annotation."""
+    holders = []
+    with pdf.open_outline() as outline:
+        items = list(outline.root)
+        while items:
+            item = items.pop(0)
+            holders.append(item.obj)
+            items[0:0] = item.children
+    return holders + [a for page in pdf.pages for a in page.get("/Annots", ())
+                      if a.get("/Subtype") == "/Link"]
+
+
+def test_parallel_book_destinations_are_structure_destinations(parallel_ua2):
+    """Outline items and links that land on a sheet point at the record's element
+    there, whose marked content lives in the form the record's page was drawn as."""
+    pdf = pikepdf.open(io.BytesIO(parallel_ua2))
+    reached = {e.objgen for e, _, _ in elements(pdf)}
+    pages = {page.objgen: i for i, page in enumerate(pdf.pages)}
+    names = pikepdf.NameTree(pdf.Root.Names.Dests)
+    in_forms = 0
+    holders = destination_holders(pdf)
+    assert len(holders) > 50
+    for holder in holders:
+        action = holder.get("/A")
+        if action is not None and action.get("/S") == "/URI":
+            continue  # not in the document
+        assert "/Dest" not in holder and action.S == "/GoTo" and "/SD" in action, holder
+        target = action.D
+        if isinstance(target, pikepdf.String):
+            target = names[str(target)]
+        element = action.SD[0]
+        assert element.objgen in reached
+        assert list(action.SD)[1:] == list(target)[1:]
+        assert next(leaves_of(element, pages)) == pages[target[0].objgen]
+        in_forms += any(isinstance(kid, pikepdf.Dictionary) and "/Stm" in kid
+                        for kid in content_items(element))
+    assert in_forms > 40, "most targets are records' elements, drawn in forms"
+
+
+def test_parallel_book_parent_tree_follows_content_in_forms(parallel_ua2):
+    """Marked content moved between elements in a form: the form's own parent tree
+    entry (under its StructParents) names the new holder, the sheet page's entries
+    are left to the sheet's own content."""
+    pdf = pikepdf.open(io.BytesIO(parallel_ua2))
+    parent_tree = pikepdf.NumberTree(pdf.Root.StructTreeRoot.ParentTree)
+    held, streams = {}, {}  # (stream, MCID) -> holder; stream -> its StructParents
+    for element, _, _ in elements(pdf):
+        page = element.get("/Pg")
+        for kid in kids(element):
+            if isinstance(kid, int):
+                stream = page
+            elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
+                stream = kid.get("/Stm", kid.get("/Pg", page))
+                kid = int(kid.MCID)
+            else:
+                continue
+            held[(stream.objgen, kid)] = element.objgen
+            streams[stream.objgen] = int(stream.StructParents)
+    assert sum(1 for stream, _ in held if stream not in {p.objgen for p in pdf.pages}) > 300
+    for (stream, mcid), holder in held.items():
+        assert parent_tree[streams[stream]][mcid].objgen == holder
+    reached = {e.objgen for e, _, _ in elements(pdf)}
+    for stream, key in streams.items():
+        for mcid, holder in enumerate(parent_tree[key]):
+            if isinstance(holder, pikepdf.Dictionary) and holder.objgen in reached:
+                assert held.get((stream, mcid)) == holder.objgen
+
+
+def content_items(element):
+    """The marked-content items of an element and its descendants, in order."""
+    for item in kids(element):
+        if is_element(item):
+            yield from content_items(item)
+        elif isinstance(item, int) or (isinstance(item, pikepdf.Dictionary)
+                                       and item.get("/Type") == "/MCR"):
+            yield item
+
+
+def test_structure_destinations_find_content_in_forms():
+    """Content drawn by a form XObject is found where the form puts it on the page
+    (its transformation applied), and mapped to elements through the form's own
+    StructParents: the form drawn, not the first one the resources list."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(600, 800))
+    page = pdf.pages[0].obj
+
+    def form(content: bytes, key: int) -> pikepdf.Stream:
+        stream = pikepdf.Stream(pdf, content)
+        stream.Type, stream.Subtype = pikepdf.Name.XObject, pikepdf.Name.Form
+        stream.BBox, stream.StructParents = pikepdf.Array([0, 0, 600, 800]), key
+        return stream
+
+    drawn = form(b"/H1 <</MCID 0>> BDC 0 700 100 20 re f EMC "
+                 b"/P <</MCID 1>> BDC 0 400 100 20 re f EMC", 1)
+    listed = form(b"/P <</MCID 0>> BDC 0 0 10 10 re f EMC", 2)  # in the resources only
+    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(A=listed, B=drawn))
+    # Drawn 300 pt lower: the heading at 400-420 on the page, the P at 100-120.
+    page.Contents = pikepdf.Stream(pdf, b"q 1 0 0 1 0 -300 cm /B Do Q "
+                                        b"/Span <</MCID 0>> BDC 0 600 100 20 re f EMC")
+    page.StructParents = 0
+
+    def element(kind, kids):
+        made = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.StructElem, S=pikepdf.Name("/" + kind), Pg=page,
+            K=pikepdf.Array(kids)))
+        for kid in kids:
+            if is_element(kid):
+                kid.P = made
+        return made
+
+    def in_form(stream, mcid):
+        return pikepdf.Dictionary(Type=pikepdf.Name.MCR, Pg=page, Stm=stream, MCID=mcid)
+
+    heading = element("H1", [in_form(drawn, 0)])
+    span = element("Span", [0])
+    section = element("Sect", [in_form(drawn, 1), span])  # loose content: wrapped in a P
+    other = element("P", [in_form(listed, 0)])
+    document = element("Document", [heading, section, other])
+    root = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.StructTreeRoot, K=pikepdf.Array([document]),
+        ParentTree=pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(
+            [0, pikepdf.Array([span]), 1, pikepdf.Array([heading, section]),
+             2, pikepdf.Array([other])])))))
+    document.P = root
+    pdf.Root.StructTreeRoot = root
+    with pdf.open_outline() as outline:
+        for y in (425, 130, 625):  # the heading, the P, the Span
+            outline.root.append(pikepdf.OutlineItem(
+                str(y), pikepdf.Array([page, pikepdf.Name.XYZ, 0, y, 0])))
+    buffer = io.BytesIO()
+    pdf.save(buffer, force_version="2.0")
+
+    fixed = pikepdf.open(io.BytesIO(fix_pdf_ua2(buffer.getvalue())))
+
+    section = fixed.Root.StructTreeRoot.K[0].K[1]
+    paragraph = kids(section)[0]
+    assert kind(paragraph) == "P" and kids(paragraph)[0].Stm.StructParents == 1
+    parent_tree = pikepdf.NumberTree(fixed.Root.StructTreeRoot.ParentTree)
+    assert parent_tree[1][1].objgen == paragraph.objgen, "the form's entry follows its MCR"
+    assert kind(parent_tree[0][0]) == "Span" and len(parent_tree[0]) == 1
+    with fixed.open_outline() as outline:
+        found = [item.action.SD[0] for item in outline.root]
+    assert [kind(e) for e in found] == ["H1", "P", "Span"]
+    assert found[1].objgen == paragraph.objgen
+    assert found[2].objgen == kids(paragraph)[1].objgen
