@@ -12,13 +12,16 @@ prints one line per failed rule per file::
 
     FILE: FLAVOUR: rule CLAUSE-TEST (N checks): description
 
-and a summary table. PDF/X is not checked by veraPDF: ``pdf/x-4`` outputs are
-checked by this script's own checks (pikepdf), and it says so.
+and a summary table.
 
-A combination printshop cannot render yet (an option missing from its
-``--help``) is an ERROR, never skipped. Exit status: 0 when every file passed,
-1 when a rule failed or a combination could not be rendered or checked, 2
-when veraPDF or Java is missing.
+The variants are ``printshop.PDF_VARIANTS``, all but "none" (untagged
+output, which claims no standard); each is checked as the veraPDF flavour
+VARIANT_FLAVOURS gives it, and the default as PDF/UA-1 (ua1). A variant with
+no flavour there, or a combination printshop cannot render yet (an option
+missing from its ``--help``), is an ERROR, never skipped.
+
+Exit status: 0 when every file passed, 1 when a rule failed or a combination
+could not be rendered or checked, 2 when veraPDF or Java is missing.
 
     .venv/bin/python scripts/conformance.py [--only dossier,book] [--keep DIR] [-j N] [-v]
 
@@ -46,27 +49,42 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VERAPDF = ROOT.parent / "shared" / "tools" / "verapdf" / "verapdf"
 
-# (variant passed to --pdf-variant, or None for printshop's default; flavour)
-VARIANTS: list[tuple[str | None, str]] = [
-    (None, "ua1"),  # the default, which is to be PDF/UA-1
-    ("pdf/a-2b", "2b"),
-    ("pdf/a-3b", "3b"),
-    ("pdf/a-3u", "3u"),
-    ("pdf/ua-1", "ua1"),
-    ("pdf/ua-2", "ua2"),
-    ("pdf/x-4", "x4"),
-]
-FLAVOURS = ["ua1", "ua2", "2b", "3b", "3u", "x4"]  # the order of the report
-CHECK_ORDER = ["ua1", "2b", "3b", "3u", "ua2", "x4"]  # the order of the work
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+import printshop  # noqa: E402 - the variants printshop offers, from the project itself
+
+# printshop's --pdf-variant -> the veraPDF flavour (-f) its files are checked as
+VARIANT_FLAVOURS = {
+    "pdf/ua-1": "ua1",
+    "pdf/ua-2": "ua2",
+    "pdf/a-2b": "2b",
+    "pdf/a-3b": "3b",
+    "pdf/a-3u": "3u",
+}
+UNCHECKED_VARIANTS = {"none"}  # untagged output: it claims no standard
+DEFAULT_FLAVOUR = "ua1"  # printshop's default variant is to be PDF/UA-1
+NO_FLAVOUR = "?"  # the summary row of variants with no known flavour
+FLAVOURS = ["ua1", "ua2", "2b", "3b", "3u"]  # the order of the report
+CHECK_ORDER = ["ua1", "2b", "3b", "3u", "ua2"]  # the order of the work
 FLAVOUR_NAMES = {
     "ua1": "PDF/UA-1",
     "ua2": "PDF/UA-2",
     "2b": "PDF/A-2b",
     "3b": "PDF/A-3b",
     "3u": "PDF/A-3u",
-    "x4": "PDF/X-4",
 }
-OWN_CHECKS = {"x4"}  # flavours veraPDF does not know: checked here instead
+
+
+def variants(offered=printshop.PDF_VARIANTS) -> list[tuple[str | None, str | None]]:
+    """(variant passed to --pdf-variant, or None for printshop's default; its
+    flavour, or None if none is known) for the default and every variant
+    printshop offers but "none"."""
+    return [(None, DEFAULT_FLAVOUR)] + [
+        (v, VARIANT_FLAVOURS.get(v)) for v in offered if v not in UNCHECKED_VARIANTS
+    ]
+
+
+VARIANTS = variants()
 KINDS = ("dossier", "book")
 BOOK_PATHS = ("parallel", "single-pass")
 
@@ -88,7 +106,7 @@ class SetupError(Exception):
 
 @dataclass
 class RuleFailure:
-    rule: str  # "7.2-19" (veraPDF: clause-testNumber) or a name of our own check
+    rule: str  # "7.2-19": veraPDF's clause-testNumber
     checks: int  # how many checks of the rule failed
     description: str
     message: str = ""  # the first failed check's message, if the report has one
@@ -161,26 +179,29 @@ def format_failure(name: str, flavour: str, rule: RuleFailure) -> str:
 
 
 def format_summary(counts: dict[str, dict[str, int]]) -> str:
-    """The closing table: per flavour, files checked, passed, failed, errors."""
-    header = ("flavour", "standard", "checked by", "files", "passed", "failed", "errors")
+    """The closing table: per flavour, files checked, passed, failed, errors.
+
+    Flavours the script does not know (NO_FLAVOUR: variants that could not be
+    checked) come last, so their errors are counted too.
+    """
+    header = ("flavour", "standard", "files", "passed", "failed", "errors")
     rows = [header]
     total = {"files": 0, "passed": 0, "failed": 0, "errors": 0}
-    for flavour in FLAVOURS:
+    for flavour in [*FLAVOURS, *sorted(set(counts) - set(FLAVOURS))]:
         c = counts.get(flavour)
         if not c:
             continue
-        by = "printshop's own checks" if flavour in OWN_CHECKS else "veraPDF"
         rows.append(
-            (flavour, FLAVOUR_NAMES[flavour], by, *(str(c.get(k, 0)) for k in total))
+            (flavour, FLAVOUR_NAMES.get(flavour, "(no flavour)"), *(str(c.get(k, 0)) for k in total))
         )
         for k in total:
             total[k] += c.get(k, 0)
-    rows.append(("all", "", "", *(str(v) for v in total.values())))
+    rows.append(("all", "", *(str(v) for v in total.values())))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = []
     for n, row in enumerate(rows):
         cells = [
-            cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))
+            cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))
         ]
         lines.append("  ".join(cells).rstrip())
         if n == 0 or n == len(rows) - 2:
@@ -261,7 +282,7 @@ class Combo:
     kind: str  # dossier | book
     path: str | None  # book: parallel | single-pass
     variant: str | None  # None: printshop's default
-    flavour: str
+    flavour: str  # NO_FLAVOUR if the variant has none known (then error is set)
     outdir: Path
     argv: list[str] = field(default_factory=list)
     expected: list[Path] = field(default_factory=list)
@@ -284,8 +305,10 @@ def entry_slugs() -> list[str]:
     return sorted(p.stem for p in [*entries.glob("*.yaml"), *entries.glob("*.yml")])
 
 
-def plan(python: str, workdir: Path, kinds: list[str]) -> list[Combo]:
-    """Every combination to render, with the errors of those printshop cannot do yet."""
+def plan(python: str, workdir: Path, kinds: list[str],
+         variant_list: list[tuple[str | None, str | None]] | None = None) -> list[Combo]:
+    """Every combination to render (of VARIANTS unless VARIANT_LIST is given),
+    with the errors of those printshop cannot do yet or this script cannot check."""
     combos = []
     helps = {kind: printshop_help(python, kind) for kind in kinds}
     slugs = entry_slugs()
@@ -293,10 +316,10 @@ def plan(python: str, workdir: Path, kinds: list[str]) -> list[Combo]:
         variant_opt = option_in_help(helps[kind], "--pdf-variant")
         single_opt = option_in_help(helps[kind], "--single-pass")
         for path in BOOK_PATHS if kind == "book" else (None,):
-            for variant, flavour in VARIANTS:
+            for variant, flavour in VARIANTS if variant_list is None else variant_list:
                 tag = variant.replace("/", "-") if variant else "default"
                 name = f"{kind}-{path}-{tag}" if path else f"{kind}-{tag}"
-                combo = Combo(kind, path, variant, flavour, workdir / name)
+                combo = Combo(kind, path, variant, flavour or NO_FLAVOUR, workdir / name)
                 combo.argv = [python, "-m", "printshop", kind, "--output", str(combo.outdir)]
                 if kind == "dossier":
                     combo.expected = [combo.outdir / "dossiers" / f"{s}.pdf" for s in slugs]
@@ -315,6 +338,9 @@ def plan(python: str, workdir: Path, kinds: list[str]) -> list[Combo]:
                     if not single_opt.present:
                         combo.error = combo.error or "option not available: `printshop book` has no --single-pass"
                     combo.argv.append("--single-pass")
+                if flavour is None:
+                    combo.error = (f"no veraPDF flavour known for {variant}: add it to VARIANT_FLAVOURS "
+                                   "(or UNCHECKED_VARIANTS) in scripts/conformance.py")
                 combos.append(combo)
     return combos
 
@@ -381,212 +407,13 @@ def run_verapdf(verapdf: Path, flavour: str, files: list[Path]) -> dict[Path, Fi
     }
 
 
-def check_pdfx4(path: Path) -> FileResult:
-    """What can be checked of PDF/X-4 (ISO 15930-7) without a PDF/X validator.
-
-    Checked: no encryption; PDF 1.6 or older; a trailer /ID; exactly one
-    /OutputIntents entry with /S /GTS_PDFX, its OutputConditionIdentifier and an
-    embedded output (prtr) ICC profile; XMP metadata with pdfxid:GTS_PDFXVersion
-    "PDF/X-4" (and /GTS_PDFXVersion in Info, if any, the same), dc:title,
-    xmp:CreateDate and xmp:ModifyDate; /Trapped True or False; a TrimBox or an
-    ArtBox (not both) on every page, nested in BleedBox and MediaBox; every
-    font embedded; no JavaScript. Not checked: colour spaces, annotations
-    inside the bleed, transparency groups, optional content, and more.
-    """
-    import pikepdf
-
-    result = FileResult(str(path))
-
-    def fail(rule: str, checks: int, description: str, message: str = "") -> None:
-        result.rules.append(RuleFailure(rule, checks, description, message))
-
-    try:
-        pdf = pikepdf.open(path)
-    except pikepdf.PasswordError:
-        fail("pdfx-encryption", 1, "A PDF/X file shall not be encrypted")
-        return result
-    except Exception as exc:  # noqa: BLE001 - any parse failure is reported
-        result.error = f"pikepdf could not open it: {exc}"
-        return result
-    with pdf:
-        if pdf.is_encrypted:
-            fail("pdfx-encryption", 1, "A PDF/X file shall not be encrypted")
-        try:
-            version = tuple(int(x) for x in str(pdf.pdf_version).split("."))
-        except ValueError:
-            version = (9, 9)
-        if version > (1, 6):
-            fail("pdfx-version", 1, f"A PDF/X-4 file shall be PDF 1.6 or older; it is PDF {pdf.pdf_version}")
-        if "/ID" not in pdf.trailer:
-            fail("pdfx-id", 1, "The trailer shall have a file identifier (/ID)")
-
-        root = pdf.Root
-        intents = [i for i in root.get("/OutputIntents", []) if i.get("/S") == "/GTS_PDFX"]
-        if len(intents) != 1:
-            fail("pdfx-outputintent", 1,
-                 f"The catalog shall have exactly one /OutputIntents entry with /S /GTS_PDFX (found {len(intents)})")
-        else:
-            intent = intents[0]
-            if "/OutputConditionIdentifier" not in intent:
-                fail("pdfx-outputintent", 1, "The PDF/X output intent shall have an OutputConditionIdentifier")
-            profile = intent.get("/DestOutputProfile")
-            if profile is None:
-                fail("pdfx-outputprofile", 1,
-                     "The PDF/X output intent shall embed its ICC profile (DestOutputProfile)")
-            else:
-                header = bytes(profile.read_bytes()[:16])
-                if header[12:16] != b"prtr":
-                    fail("pdfx-outputprofile", 1,
-                         "DestOutputProfile shall be an ICC output device (prtr) profile; "
-                         f"its class is {header[12:16].decode('latin-1')!r}")
-
-        info = pdf.trailer.get("/Info", {})
-        xmp = None
-        if "/Metadata" in root:
-            try:
-                xmp = pdf.open_metadata()
-            except Exception as exc:  # noqa: BLE001
-                fail("pdfx-xmp", 1, f"The XMP metadata stream shall be readable: {exc}")
-        else:
-            fail("pdfx-xmp", 1, "The catalog shall have XMP metadata (/Metadata)")
-
-        def xmp_get(key: str) -> str | None:
-            return None if xmp is None else xmp.get(key)
-
-        xversion = xmp_get("{http://www.npes.org/pdfx/ns/id/}GTS_PDFXVersion")
-        if xversion != "PDF/X-4":
-            fail("pdfx-version-key", 1,
-                 f"The XMP metadata shall have pdfxid:GTS_PDFXVersion \"PDF/X-4\" (found {xversion!r})")
-        if "/GTS_PDFXVersion" in info and str(info["/GTS_PDFXVersion"]) != "PDF/X-4":
-            fail("pdfx-version-key", 1,
-                 f"Info /GTS_PDFXVersion shall be \"PDF/X-4\" (found {str(info['/GTS_PDFXVersion'])!r})")
-        for key, what in (("dc:title", "a title (dc:title)"),
-                          ("xmp:CreateDate", "a creation date (xmp:CreateDate)"),
-                          ("xmp:ModifyDate", "a modification date (xmp:ModifyDate)")):
-            if xmp is not None and not xmp_get(key):
-                fail("pdfx-metadata", 1, f"The XMP metadata shall have {what}")
-        trapped_info = str(info["/Trapped"]) if "/Trapped" in info else None
-        trapped_xmp = xmp_get("pdf:Trapped")
-        if trapped_info not in ("/True", "/False") and trapped_xmp not in ("True", "False"):
-            fail("pdfx-trapped", 1, "/Trapped (Info) or pdf:Trapped (XMP) shall be True or False")
-        elif trapped_info and trapped_xmp and trapped_info.lstrip("/") != trapped_xmp:
-            fail("pdfx-trapped", 1, f"Info /Trapped {trapped_info} and XMP pdf:Trapped {trapped_xmp} differ")
-
-        def box(page, name):
-            value = page.obj.get(name)
-            return [float(v) for v in value] if value is not None else None
-
-        def inside(inner, outer, tolerance=0.01):
-            if inner is None or outer is None:
-                return True
-            (a, b, c, d), (e, f, g, h) = (
-                (min(x[0], x[2]), min(x[1], x[3]), max(x[0], x[2]), max(x[1], x[3])) for x in (inner, outer))
-            return a >= e - tolerance and b >= f - tolerance and c <= g + tolerance and d <= h + tolerance
-
-        no_box, both, nesting = [], [], []
-        for number, page in enumerate(pdf.pages, 1):
-            trim, art = box(page, "/TrimBox"), box(page, "/ArtBox")
-            media = [float(v) for v in page.mediabox]
-            bleed = box(page, "/BleedBox")
-            if trim is None and art is None:
-                no_box.append(number)
-            elif trim is not None and art is not None:
-                both.append(number)
-            if not (inside(trim or art, bleed or media) and inside(bleed, media)):
-                nesting.append(number)
-
-        def pages(numbers):
-            shown = ", ".join(map(str, numbers[:8]))
-            return f"page {shown}" + (", ..." if len(numbers) > 8 else "")
-
-        if no_box:
-            fail("pdfx-trimbox", len(no_box), "Every page shall have a TrimBox or an ArtBox", pages(no_box))
-        if both:
-            fail("pdfx-trimbox", len(both), "A page shall not have both a TrimBox and an ArtBox", pages(both))
-        if nesting:
-            fail("pdfx-boxes", len(nesting), "TrimBox/ArtBox shall lie within BleedBox, and BleedBox within MediaBox",
-                 pages(nesting))
-
-        unembedded = sorted(_unembedded_fonts(pdf))
-        if unembedded:
-            fail("pdfx-fonts", len(unembedded), "Every font shall be embedded", ", ".join(unembedded[:8]))
-
-        names = root.get("/Names", {})
-        open_action = root.get("/OpenAction")
-        if ("/JavaScript" in names or "/AA" in root
-                or (isinstance(open_action, pikepdf.Dictionary) and open_action.get("/S") == "/JavaScript")):
-            fail("pdfx-actions", 1, "A PDF/X file shall not contain JavaScript or document actions")
-    return result
-
-
-def _unembedded_fonts(pdf) -> set[str]:
-    """Names of fonts used anywhere (pages, forms, patterns, Type 3 glyphs,
-    annotation appearances) without an embedded font program."""
-    import pikepdf
-
-    missing: set[str] = set()
-    seen: set[tuple[int, int]] = set()
-
-    def once(obj) -> bool:
-        if not getattr(obj, "is_indirect", False):
-            return True
-        key = obj.objgen
-        if key in seen:
-            return False
-        seen.add(key)
-        return True
-
-    def font(f) -> None:
-        if not isinstance(f, pikepdf.Dictionary) or not once(f):
-            return
-        subtype = f.get("/Subtype")
-        if subtype == "/Type3":
-            resources(f.get("/Resources"))
-            return
-        descriptor_of = f
-        if subtype == "/Type0":
-            kids = f.get("/DescendantFonts", [])
-            if not len(kids):
-                missing.add(str(f.get("/BaseFont", "?")).lstrip("/"))
-                return
-            descriptor_of = kids[0]
-        descriptor = descriptor_of.get("/FontDescriptor")
-        if descriptor is None or not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
-            missing.add(str(f.get("/BaseFont", "?")).lstrip("/"))
-
-    def resources(res) -> None:
-        if not isinstance(res, pikepdf.Dictionary) or not once(res):
-            return
-        for f in res.get("/Font", {}).values():
-            font(f)
-        for group in ("/XObject", "/Pattern"):
-            for obj in res.get(group, {}).values():
-                if isinstance(obj, (pikepdf.Stream, pikepdf.Dictionary)) and once(obj):
-                    resources(obj.get("/Resources"))
-
-    def appearance(ap) -> None:
-        if isinstance(ap, pikepdf.Stream):
-            if once(ap):
-                resources(ap.get("/Resources"))
-        elif isinstance(ap, pikepdf.Dictionary):
-            for value in ap.values():
-                appearance(value)
-
-    for page in pdf.pages:
-        resources(page.obj.get("/Resources"))
-        for annot in page.obj.get("/Annots", []):
-            if isinstance(annot, pikepdf.Dictionary):
-                appearance(annot.get("/AP"))
-    return missing
-
-
 # --- main --------------------------------------------------------------------
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        description="Render every kind of printshop output and check it with veraPDF "
-                    "(PDF/A, PDF/UA) or printshop's own checks (PDF/X-4).")
+        description="Render every kind of printshop output in every PDF variant and "
+                    "check it with veraPDF (PDF/UA, PDF/A).")
     parser.add_argument("--only", default="dossier,book", metavar="KINDS",
                         help="comma list of dossier, book (default: both)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
@@ -651,9 +478,8 @@ def _run(args, verapdf: Path, workdir: Path, started: float) -> int:
           f"{args.jobs} at a time; each flavour is checked as soon as its files are rendered")
     # One pool for both: a flavour's veraPDF run starts as soon as its last
     # file is rendered, ahead of further renders, so the JVMs overlap the
-    # rendering. Flavours are rendered in CHECK_ORDER (x4, checked in process
-    # in a moment, last, so no veraPDF run is left alone at the end); within
-    # one, the slowest renders (books) first.
+    # rendering. Flavours are rendered in CHECK_ORDER; within one, the
+    # slowest renders (books) first.
     todo.sort(key=lambda c: (CHECK_ORDER.index(c.flavour), c.kind != "book", c.path != "parallel"))
     renders = deque(todo)
     pending = Counter(c.flavour for c in todo)
@@ -663,16 +489,7 @@ def _run(args, verapdf: Path, workdir: Path, started: float) -> int:
 
     def check(flavour: str) -> tuple[dict[Path, FileResult], float]:
         start = time.perf_counter()
-        files = sorted(by_flavour[flavour])
-        if flavour in OWN_CHECKS:
-            found = {}
-            for f in files:
-                try:
-                    found[f] = check_pdfx4(f)
-                except Exception as exc:  # noqa: BLE001 - a bug here is an ERROR, not a crash
-                    found[f] = FileResult(str(f), error=f"printshop's PDF/X checks broke: {exc!r}")
-        else:
-            found = run_verapdf(verapdf, flavour, files)
+        found = run_verapdf(verapdf, flavour, sorted(by_flavour[flavour]))
         return found, time.perf_counter() - start
 
     in_flight: dict = {}
@@ -702,9 +519,8 @@ def _run(args, verapdf: Path, workdir: Path, started: float) -> int:
                         ready.append(combo.flavour)
                 else:
                     found, seconds = future.result()
-                    by = "printshop's own checks, not veraPDF" if item in OWN_CHECKS else "veraPDF"
                     print(f"  checked {len(found)} file(s) as {FLAVOUR_NAMES[item]} ({item}) "
-                          f"with {by} in {seconds:.1f} s", flush=True)
+                          f"with veraPDF in {seconds:.1f} s", flush=True)
                     results.update(found)
             fill()
 
@@ -731,10 +547,6 @@ def _run(args, verapdf: Path, workdir: Path, started: float) -> int:
     failure_lines.sort(key=lambda t: (t[0], t[1]))  # rules stay in clause order
 
     print()
-    if any(by_flavour.get(f) for f in OWN_CHECKS):
-        print("Note: PDF/X-4 (x4) is not checked by veraPDF; its files were checked by printshop's "
-              "own checks (scripts/conformance.py: output intent, PDF/X version keys, page boxes, "
-              "fonts, ...), which are not a full PDF/X validator.")
     for index, name, rule in failure_lines:
         print(format_failure(name, FLAVOURS[index], rule))
         if args.verbose and rule.message:

@@ -17,8 +17,9 @@ import stat
 import sys
 from pathlib import Path
 
-import pikepdf
 import pytest
+
+import printshop
 
 from conftest import DATA, ROOT
 
@@ -87,14 +88,17 @@ def test_compliant_file_and_rule_order():
 
 def test_summary_table_counts_per_flavour():
     table = conformance.format_summary({
+        "2b": {"files": 5, "passed": 3, "failed": 2, "errors": 1},
+        "?": {"files": 0, "passed": 0, "failed": 0, "errors": 3},
         "ua1": {"files": 8, "passed": 4, "failed": 4, "errors": 0},
-        "x4": {"files": 5, "passed": 0, "failed": 5, "errors": 2},
     })
     lines = table.splitlines()
-    assert lines[0].split() == ["flavour", "standard", "checked", "by", "files", "passed", "failed", "errors"]
-    assert lines[2].split() == ["ua1", "PDF/UA-1", "veraPDF", "8", "4", "4", "0"]
-    assert lines[3].split() == ["x4", "PDF/X-4", "printshop's", "own", "checks", "5", "0", "5", "2"]
-    assert lines[-1].split() == ["all", "13", "4", "9", "2"]
+    assert lines[0].split() == ["flavour", "standard", "files", "passed", "failed", "errors"]
+    # In report order (FLAVOURS), the variants with no known flavour last.
+    assert lines[2].split() == ["ua1", "PDF/UA-1", "8", "4", "4", "0"]
+    assert lines[3].split() == ["2b", "PDF/A-2b", "5", "3", "2", "1"]
+    assert lines[4].split() == ["?", "(no", "flavour)", "0", "0", "0", "3"]
+    assert lines[-1].split() == ["all", "13", "7", "6", "4"]
 
 
 def _fake_launcher(tmp_path: Path, report: str) -> Path:
@@ -139,81 +143,82 @@ def test_verapdf_is_found_or_the_message_says_how_to_install_it(tmp_path):
 BOOK_HELP = """\
 Options:
   --bleed LENGTH                  Bleed around the trim, e.g. 3mm or 0.125in.
-  --pdf-variant [pdf/a-2b|pdf/a-3b|pdf/a-3u|pdf/ua-1|pdf/ua-2]
-                                  Write a PDF/A (archive) or PDF/UA variant.
+  --pdf-variant [pdf/ua-1|pdf/ua-2|pdf/a-2b|pdf/a-3b|none]
+                                  PDF/UA-1 (accessible, tagged: the default
+                                  unless printshop.toml says otherwise),
+                                  PDF/UA-2, PDF/A (archive), or none
+                                  (untagged).
   --single-pass                   Lay out the whole book in one WeasyPrint
 """
+VARIANTS = [(None, "ua1"), ("pdf/ua-1", "ua1"), ("pdf/ua-2", "ua2"), ("pdf/a-2b", "2b"),
+            ("pdf/a-3b", "3b"), ("pdf/a-3u", "3u")]
 
 
 def test_options_are_read_from_help():
     variant = conformance.option_in_help(BOOK_HELP, "--pdf-variant")
-    assert variant.present and variant.accepts("pdf/ua-2") and not variant.accepts("pdf/x-4")
+    assert variant.present and variant.accepts("pdf/ua-2") and variant.accepts("none")
+    assert not variant.accepts("pdf/a-3u")
     assert conformance.option_in_help(BOOK_HELP, "--single-pass").present
     assert not conformance.option_in_help(BOOK_HELP, "--single").present
     assert not conformance.option_in_help("Options:\n  --paper [a4|letter]\n", "--pdf-variant").present
     free = conformance.option_in_help("  --pdf-variant TEXT  Variant.\n", "--pdf-variant")
-    assert free.present and free.accepts("pdf/x-4")
+    assert free.present and free.accepts("pdf/a-3u")
+
+
+def test_variants_are_printshops_each_with_its_flavour():
+    assert conformance.variants(printshop.PDF_VARIANTS) == conformance.VARIANTS
+    assert conformance.VARIANTS[0] == (None, "ua1")  # the default, which is to be PDF/UA-1
+    # Every variant printshop offers is checked, "none" (untagged) excepted ...
+    assert [v for v, _ in conformance.VARIANTS[1:]] == [v for v in printshop.PDF_VARIANTS if v != "none"]
+    assert all(flavour is not None for _, flavour in conformance.VARIANTS)
+    assert dict(conformance.VARIANTS[1:]) == {
+        "pdf/ua-1": "ua1", "pdf/ua-2": "ua2", "pdf/a-2b": "2b", "pdf/a-3b": "3b", "pdf/a-3u": "3u"}
+    # ... and every flavour is reported, scheduled and named.
+    for flavour in {f for _, f in conformance.VARIANTS}:
+        assert flavour in conformance.FLAVOURS and flavour in conformance.CHECK_ORDER
+        assert flavour in conformance.FLAVOUR_NAMES
+
+    assert conformance.variants(("pdf/ua-1", "pdf/x-9", "none")) == [
+        (None, "ua1"), ("pdf/ua-1", "ua1"), ("pdf/x-9", None)]
 
 
 def test_a_missing_option_is_an_error_not_a_skip(tmp_path, monkeypatch):
     helps = {"dossier": "Options:\n  --output DIRECTORY\n  --paper [a4|letter]\n", "book": BOOK_HELP}
     monkeypatch.setattr(conformance, "printshop_help", lambda python, command: helps[command])
-    combos = conformance.plan(sys.executable, tmp_path, ["dossier", "book"])
-    assert len(combos) == 7 * 3  # every variant: dossier, parallel book, single-pass book
+    combos = conformance.plan(sys.executable, tmp_path, ["dossier", "book"], VARIANTS)
+    assert len(combos) == 6 * 3  # every variant: dossier, parallel book, single-pass book
     errors = {c.label: c.error for c in combos if c.error}
     assert set(errors) == {
-        *(f"dossier, {v}" for v in ("pdf/a-2b", "pdf/a-3b", "pdf/a-3u", "pdf/ua-1", "pdf/ua-2", "pdf/x-4")),
-        "book (parallel), pdf/x-4", "book (single-pass), pdf/x-4",
+        *(f"dossier, {v}" for v in ("pdf/a-2b", "pdf/a-3b", "pdf/a-3u", "pdf/ua-1", "pdf/ua-2")),
+        "book (parallel), pdf/a-3u", "book (single-pass), pdf/a-3u",
     }
     assert errors["dossier, pdf/ua-1"] == "option not available: `printshop dossier` has no --pdf-variant"
-    assert errors["book (parallel), pdf/x-4"] == (
-        "option not available: `printshop book --pdf-variant` does not accept pdf/x-4")
+    assert errors["book (parallel), pdf/a-3u"] == (
+        "option not available: `printshop book --pdf-variant` does not accept pdf/a-3u")
     default = next(c for c in combos if c.label == "book (single-pass), default variant")
     assert default.flavour == "ua1" and default.argv[-1] == "--single-pass"
+    ua2 = next(c for c in combos if c.label == "book (parallel), pdf/ua-2")
+    assert ua2.flavour == "ua2" and ua2.argv[-2:] == ["--pdf-variant", "pdf/ua-2"] and not ua2.error
     assert all(str(c.outdir).startswith(str(tmp_path)) for c in combos)
 
 
-def _pdf(path: Path, *, x4: bool) -> Path:
-    pdf = pikepdf.new()
-    pdf.add_blank_page(page_size=(595, 842))
-    page = pdf.pages[0].obj
-    if x4:
-        icc = bytearray(128)
-        icc[12:16] = b"prtr"
-        profile = pikepdf.Stream(pdf, bytes(icc))
-        pdf.Root.OutputIntents = pikepdf.Array([pikepdf.Dictionary(
-            Type=pikepdf.Name.OutputIntent, S=pikepdf.Name.GTS_PDFX,
-            OutputConditionIdentifier=pikepdf.String("FOGRA39"),
-            DestOutputProfile=pdf.make_indirect(profile),
-        )])
-        page.TrimBox = pikepdf.Array([10, 10, 585, 832])
-        page.BleedBox = pikepdf.Array([0, 0, 595, 842])
-        pdf.docinfo["/Trapped"] = pikepdf.Name("/False")
-        with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
-            meta["{http://www.npes.org/pdfx/ns/id/}GTS_PDFXVersion"] = "PDF/X-4"
-            meta["dc:title"] = "A dossier"
-            meta["xmp:CreateDate"] = "2026-11-28T00:00:00+00:00"
-            meta["xmp:ModifyDate"] = "2026-11-28T00:00:00+00:00"
-            meta["pdf:Trapped"] = "False"
-    else:
-        page.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=pdf.make_indirect(pikepdf.Dictionary(
-            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica))))
-    pdf.save(path, force_version="1.6" if x4 else "1.7", deterministic_id=True)
-    return path
+def test_a_variant_without_a_flavour_is_an_error_not_a_skip(tmp_path, monkeypatch):
+    help_text = "Options:\n  --pdf-variant [pdf/ua-1|pdf/x-9|none]\n  --single-pass\n"
+    monkeypatch.setattr(conformance, "printshop_help", lambda python, command: help_text)
+    monkeypatch.setattr(conformance, "VARIANTS", conformance.variants(("pdf/ua-1", "pdf/x-9", "none")))
+    combos = conformance.plan(sys.executable, tmp_path, ["dossier", "book"])
+    assert [c.label for c in combos if c.variant == "none"] == []  # untagged: nothing to check
+    unknown = [c for c in combos if c.variant == "pdf/x-9"]
+    assert len(unknown) == 3 and all(c.flavour == conformance.NO_FLAVOUR for c in unknown)
+    assert all(c.error.startswith("no veraPDF flavour known for pdf/x-9") for c in unknown)
+    assert all(not c.error for c in combos if c.variant != "pdf/x-9")
 
 
-def test_pdfx4_checks(tmp_path):
-    good = conformance.check_pdfx4(_pdf(tmp_path / "x4.pdf", x4=True))
-    assert good.passed, good.rules
-
-    bad = conformance.check_pdfx4(_pdf(tmp_path / "plain.pdf", x4=False))
-    rules = {r.rule: r for r in bad.rules}
-    assert {"pdfx-version", "pdfx-outputintent", "pdfx-xmp", "pdfx-version-key", "pdfx-trapped",
-            "pdfx-trimbox", "pdfx-fonts"} <= set(rules)
-    assert rules["pdfx-fonts"].message == "Helvetica"
-    assert rules["pdfx-trimbox"].message == "page 1"
-    line = conformance.format_failure("plain.pdf", "x4", rules["pdfx-trimbox"])
-    assert line == "plain.pdf: x4: rule pdfx-trimbox (1 checks): Every page shall have a TrimBox or an ArtBox"
+def test_the_cli_offers_every_variant_checked():
+    # The real `printshop dossier/book --help`: nothing the script plans is an ERROR.
+    combos = conformance.plan(sys.executable, Path("/nonexistent"), list(conformance.KINDS))
+    assert [c.error for c in combos if c.error] == []
+    assert len(combos) == len(conformance.VARIANTS) * 3
 
 
 def test_keep_refuses_output_and_non_empty_folders(tmp_path):
