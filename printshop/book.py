@@ -428,7 +428,7 @@ class Part:
     slug: str
     pdf: bytes | Path  # the bytes, or the cached file (read one part at a time)
     sheets: list[dict]  # per page: anchors, bookmarks, xrefs (content-box coordinates)
-    glyphs: dict[str, list[int]] = field(default_factory=dict)  # font name -> glyphs used
+    glyphs: dict[str, list] = field(default_factory=dict)  # see _used_glyphs
 
 
 def _book_contexts(project: Project, bestiary: Bestiary, records: Sequence[Loaded]) -> dict:
@@ -508,13 +508,36 @@ def page_anchors(document) -> set[str]:
     return {name for page in document.pages for name in page.anchors}
 
 
-def _used_glyphs(document) -> dict[str, list[int]]:
-    """Font name (as in /BaseFont) -> the glyphs a written document drew with it."""
-    used: dict[str, set[int]] = {}
+#: Per font: glyph -> (width in thousandths of the size, the text it stands for).
+Glyphs = dict[str, dict[int, tuple[int, str]]]
+
+
+def _used_glyphs(document) -> dict[str, list]:
+    """Font name (as in /BaseFont) -> [glyph, width, text, character] for each glyph a
+    written document drew with it: what the joined book's /W and /ToUnicode are
+    made of (WeasyPrint's own figures). ``character`` is the code point of a
+    stand-in glyph WeasyPrint draws for a character no font has (see `_StandIns`),
+    else 0."""
+    used: dict[str, dict[int, tuple]] = {}
     for font in getattr(document, "fonts", {}).values():
         name = font.name.decode() if isinstance(font.name, bytes) else str(font.name)
-        used.setdefault(name.lstrip("/"), set()).update(font.to_unicode)
-    return {name: sorted(glyphs) for name, glyphs in sorted(used.items())}
+        drawn = used.setdefault(name.lstrip("/"), {})
+        stand_ins = {glyph: code for code, glyph in getattr(font, "missing", {}).items()}
+        for glyph, text in font.to_unicode.items():
+            drawn[glyph] = (font.widths.get(glyph, 0), text, stand_ins.get(glyph, 0))
+    return {name: [[glyph, *drawn[glyph]] for glyph in sorted(drawn)]
+            for name, drawn in sorted(used.items())}
+
+
+def _add_glyphs(glyphs: Glyphs, more: dict[str, list],
+                changes: dict[str, dict[int, int]] | None = None) -> None:
+    """Merge a part's or piece's glyphs (as `_used_glyphs` gives them, renumbered by
+    ``changes``: see `_StandIns`) into the book's."""
+    for name, drawn in more.items():
+        book = glyphs.setdefault(name, {})
+        renumber = (changes or {}).get(name, {})
+        for glyph, width, text, _character in drawn:
+            book.setdefault(renumber.get(glyph, glyph), (width, text))
 
 
 def _body_chunks(records: Sequence[Loaded], folios: dict[str, int],
@@ -538,7 +561,7 @@ class _Piece:
     anchors: set[str]  # the anchors it defines (others it links to are stand-ins)
     bookmarks: list  # WeasyPrint's bookmark tree, in PDF coordinates
     sheets: dict[str, int] = field(default_factory=dict)  # "slug--sheet-k" -> its page
-    glyphs: dict[str, list[int]] = field(default_factory=dict)  # font name -> glyphs used
+    glyphs: dict[str, list] = field(default_factory=dict)  # see _used_glyphs
 
 
 def _piece(document, variant: str, describe: Callable[[str], str]) -> _Piece:
@@ -635,7 +658,7 @@ def _join(front: _Piece, body, back: list[_Piece], blank: _Piece, parts: dict[st
 
     destinations: dict[str, pikepdf.Object] = {}
     bookmarks: list = []
-    glyphs: dict[str, set[int]] = {}  # font name -> every glyph the book draws with it
+    glyphs: Glyphs = {}  # every glyph the book draws, per font
     fonts = _SharedFonts()
     drawn = 0
     # Each source is closed once copied: an open one keeps every object it has
@@ -662,8 +685,8 @@ def _join(front: _Piece, body, back: list[_Piece], blank: _Piece, parts: dict[st
                 destinations[name] = pikepdf.Array([pdf.pages[first + pages[dest[0].objgen]].obj,
                                                     *list(dest)[1:]])
             bookmarks.extend(_shift(piece.bookmarks, first))
-            for name, used in piece.glyphs.items():
-                glyphs.setdefault(name, set()).update(used)
+            _add_glyphs(glyphs, piece.glyphs,
+                        stand_ins.renumber(piece.glyphs, pdf.pages[first:first + len(pages)]))
 
         def append(piece: _Piece | None) -> tuple[int, list]:
             with source_of((piece or blank).pdf) as source:
@@ -679,8 +702,6 @@ def _join(front: _Piece, body, back: list[_Piece], blank: _Piece, parts: dict[st
         def draw(item: Loaded, piece: _Piece, first: int) -> dict[int, list]:
             """A record's pages drawn onto its sheets; its elements, by book page."""
             part = parts[item.slug]
-            for name, used in part.glyphs.items():
-                glyphs.setdefault(name, set()).update(used)
             forms = []
             with source_of(part.pdf) as source:
                 fonts.hold_back(source.pages)
@@ -692,13 +713,6 @@ def _join(front: _Piece, body, back: list[_Piece], blank: _Piece, parts: dict[st
                     sheet = pikepdf.Page(pdf.pages[at])
                     form = _as_form(pdf, source.pages[k])
                     fonts.restore([form])
-                    numbers = [str(folios[x["target"]]) for x in laid_out["xrefs"]]
-                    if numbers:
-                        content, used = _write_numbers(form.read_bytes(), numbers,
-                                                       form.Resources.Font, digits)
-                        form.write(content)
-                        for name, more in used.items():
-                            glyphs.setdefault(name, set()).update(more)
                     nonlocal drawn
                     drawn += 1  # pages may share one resource dictionary: names unique
                     name = sheet.add_resource(form, pikepdf.Name.XObject,
@@ -708,6 +722,13 @@ def _join(front: _Piece, body, back: list[_Piece], blank: _Piece, parts: dict[st
                                        prepend=True)
                     sheet.contents_add(pikepdf.Stream(pdf, b"\nQ\n"), prepend=False)
                     forms.append((form, sheet))
+                _add_glyphs(glyphs, part.glyphs,
+                            stand_ins.renumber(part.glyphs, [form for form, _ in forms]))
+                for (form, _sheet), laid_out in zip(forms, part.sheets):
+                    numbers = [str(folios[x["target"]]) for x in laid_out["xrefs"]]
+                    if numbers:
+                        form.write(_write_numbers(form.read_bytes(), numbers,
+                                                  form.Resources.Font, digits, glyphs))
                 per_page = tree.adopt_forms(source, forms) if tree else []
             return {first + piece.sheets[f"{item.slug}--sheet-{k}"]: kids
                     for k, kids in enumerate(per_page)}
@@ -729,6 +750,7 @@ def _join(front: _Piece, body, back: list[_Piece], blank: _Piece, parts: dict[st
 
         tree = StructureJoin(pdf) if "/StructTreeRoot" in pdf.Root else None
         digits = _Digits()
+        stand_ins = _StandIns()
         fonts.hold_back(pdf.pages)
         fonts.restore(pdf.pages)
         add(front, pdf, 0)
@@ -760,32 +782,34 @@ def _join(front: _Piece, body, back: list[_Piece], blank: _Piece, parts: dict[st
         return out.getvalue(), len(pdf.pages)
 
 
-def _subset_fonts(fonts, glyphs: dict[str, set[int]]) -> None:
+def _subset_fonts(fonts, glyphs: Glyphs) -> None:
     """Cut each whole font the book embeds down to the glyphs it draws with it.
 
     Parts embed whole fonts so that every part carries the same bytes and the book
     stores each once; without this, a small book would carry whole fonts (a 4-entry
     book was 3.6x its single-pass size). Glyph numbers are kept (fontTools'
-    retain_gids), so the pages' text needs no change.
+    retain_gids), so the pages' text needs no change. The /W widths and the
+    /ToUnicode map are written anew from the glyphs drawn.
     """
     import io
 
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    programs: dict[tuple, tuple[object, set[int]]] = {}
+    programs: dict[tuple, tuple[object, dict[int, int]]] = {}  # glyph -> width
     for font in fonts:
-        name = str(font.get("/BaseFont", "")).lstrip("/")
+        name = _font_name(font)
         for descendant in font.get("/DescendantFonts", []):
             descriptor = descendant.get("/FontDescriptor")
             if descriptor is None or "/FontFile2" not in descriptor:
                 continue
             stream = descriptor.FontFile2
-            entry = programs.setdefault(stream.objgen, (stream, set()))
-            entry[1].update(glyphs.get(name, ()))
+            entry = programs.setdefault(stream.objgen, (stream, {}))
+            entry[1].update((glyph, width) for glyph, (width, _) in glyphs.get(name, {}).items())
             if glyphs.get(name):
-                _cut_widths(descendant, glyphs[name])
-                _cut_unicode_map(font, glyphs[name])
+                descendant.W = _widths(glyphs[name])
+                if "/ToUnicode" in font:
+                    font.ToUnicode.write(_unicode_map(glyphs[name]))
     for stream, used in programs.values():
         if not used:
             continue
@@ -795,62 +819,84 @@ def _subset_fonts(fonts, glyphs: dict[str, set[int]]) -> None:
         options.drop_tables += ["GSUB", "GPOS", "SVG"]
         font = TTFont(io.BytesIO(stream.read_bytes()), recalcTimestamp=False)  # reproducible
         subsetter = subset.Subsetter(options)
-        subsetter.populate(gids=sorted(used | {0}))
+        subsetter.populate(gids=sorted(set(used) | {0}))
         subsetter.subset(font)
+        _add_stand_ins(font, used)
         out = io.BytesIO()
         font.save(out)
         stream.write(out.getvalue())
         stream.Length1 = len(out.getvalue())
 
 
-def _cut_widths(descendant, used: set[int]) -> None:
-    """A CID font's /W array down to the glyphs drawn (others take /DW, never shown)."""
+def _add_stand_ins(font, used: dict[int, int]) -> None:
+    """Give a subset TrueType font the stand-in glyphs drawn past its last glyph
+    (see `_StandIns`): each a box (the .notdef outline) as wide as the page's text
+    says, as WeasyPrint's own subsetting gives them. Without them, viewers draw
+    such glyphs at a width of their own and the text runs out of its column."""
+    order = font.getGlyphOrder()
+    extra = [glyph for glyph in used if glyph >= len(order)]
+    if not extra or "glyf" not in font:
+        return
+    glyf, hmtx = font["glyf"], font["hmtx"]
+    scale = font["head"].unitsPerEm / 1000
+    notdef = glyf[order[0]]
+    for glyph in range(len(order), max(extra) + 1):
+        name = f"printshop.standin{glyph}"
+        order.append(name)
+        glyf.glyphs[name] = notdef
+        hmtx.metrics[name] = (round(used.get(glyph, 0) * scale), 0)
+    font.setGlyphOrder(order)
+    glyf.glyphOrder = order
+    font["maxp"].numGlyphs = len(order)
+
+
+def _widths(drawn: dict[int, tuple[int, str]]):
+    """A CID font's /W array: runs of consecutive glyphs with their widths."""
     import pikepdf
 
-    widths: dict[int, float] = {}
-    items = list(descendant.get("/W", []))
-    i = 0
-    while i < len(items):
-        first = int(items[i])
-        if isinstance(items[i + 1], pikepdf.Array):
-            widths.update((first + k, w) for k, w in enumerate(items[i + 1]))
-            i += 2
-        else:
-            widths.update((gid, items[i + 2]) for gid in range(first, int(items[i + 1]) + 1))
-            i += 3
     runs: list = []
-    for gid in sorted(used & widths.keys()):
-        if runs and runs[-2] + len(runs[-1]) == gid:
-            runs[-1].append(widths[gid])
+    for glyph in sorted(drawn):
+        if runs and runs[-2] + len(runs[-1]) == glyph:
+            runs[-1].append(drawn[glyph][0])
         else:
-            runs += [gid, [widths[gid]]]
-    descendant.W = pikepdf.Array([pikepdf.Array(r) if isinstance(r, list) else r for r in runs])
+            runs += [glyph, [drawn[glyph][0]]]
+    return pikepdf.Array([pikepdf.Array(r) if isinstance(r, list) else r for r in runs])
 
 
-_BFCHAR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>")
-
-
-def _cut_unicode_map(font, used: set[int]) -> None:
-    """A font's /ToUnicode map down to the glyphs drawn (a map of bfchar lines, as
-    WeasyPrint writes it; any other form is left whole)."""
-    cmap = font.get("/ToUnicode")
-    if cmap is None:
-        return
-    data = cmap.read_bytes()
-    if b"beginbfrange" in data or b"beginbfchar" not in data:
-        return
-    head, _, rest = data.partition(b"endcodespacerange\n")
-    tail = rest[rest.rindex(b"endbfchar") + len(b"endbfchar"):]
-    pairs = [(m.group(1), m.group(2)) for m in _BFCHAR.finditer(rest)
-             if int(m.group(1), 16) in used]
-    blocks = [b"%d beginbfchar\n" % len(pairs[i:i + 100])
-              + b"".join(b"<%s> <%s>\n" % pair for pair in pairs[i:i + 100]) + b"endbfchar"
-              for i in range(0, len(pairs), 100)]
-    cmap.write(head + b"endcodespacerange\n" + b"\n".join(blocks) + tail)
+def _unicode_map(drawn: dict[int, tuple[int, str]]) -> bytes:
+    """A /ToUnicode CMap of the glyphs drawn (in WeasyPrint's form: bfchar lines)."""
+    pairs = [b"<%04x> <%s>" % (glyph, text.encode("utf-16-be").hex().encode())
+             for glyph, (_width, text) in sorted(drawn.items()) if text]
+    blocks = b"".join(b"%d beginbfchar\n%s\nendbfchar\n" % (len(pairs[i:i + 100]),
+                                                              b"\n".join(pairs[i:i + 100]))
+                      for i in range(0, len(pairs), 100))
+    return (b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+            b"/CIDSystemInfo\n<< /Registry (Adobe)\n/Ordering (UCS)\n/Supplement 0\n>> def\n"
+            b"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+            b"1 begincodespacerange\n<0000> <ffff>\nendcodespacerange\n" + blocks
+            + b"endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend")
 
 
 _TEXT_OPS = re.compile(rb"/([^\s/\[\]<>()]+)\s+[-+\d.]+\s+Tf|\[([^\]]*)\]\s*TJ")
 _GLYPH = re.compile(rb"<([0-9a-fA-F]*)>")
+
+
+def _font_name(font) -> str:
+    """A PDF font's name, as /BaseFont gives it (with its subset tag)."""
+    return str(font.get("/BaseFont", "")).lstrip("/")
+
+
+def _font_program(font):
+    """The TrueType program a Type0 PDF font embeds, read lazily by fontTools, or None."""
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    try:
+        program = font.DescendantFonts[0].FontDescriptor.FontFile2.read_bytes()
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return None
+    return TTFont(io.BytesIO(program), lazy=True)
 
 
 class _Digits:
@@ -861,22 +907,16 @@ class _Digits:
         self._known: dict[str, tuple[int, list[int]] | None] = {}
 
     def __call__(self, font) -> tuple[int, list[int]] | None:
-        name = str(font.get("/BaseFont", "")).lstrip("/")
+        name = _font_name(font)
         if name not in self._known:
             self._known[name] = self._read(font)
         return self._known[name]
 
     @staticmethod
     def _read(font) -> tuple[int, list[int]] | None:
-        import io
-
-        from fontTools.ttLib import TTFont
-
-        try:
-            program = font.DescendantFonts[0].FontDescriptor.FontFile2.read_bytes()
-        except (AttributeError, KeyError, IndexError):
+        face = _font_program(font)
+        if face is None:
             return None
-        face = TTFont(io.BytesIO(program), lazy=True)
         cmap = face.getBestCmap() or {}
         if "GSUB" not in face or not all(ord(d) in cmap for d in "0123456789"):
             return None
@@ -892,43 +932,142 @@ class _Digits:
         return None
 
 
-def _write_numbers(content: bytes, numbers: list[str], fonts,
-                   digits: _Digits) -> tuple[bytes, dict[str, set[int]]]:
-    """Write a part's cross-reference page numbers over its placeholders (runs of
-    slashed zeros, one text array each, in document order); placeholder glyphs past
-    a number's digits are dropped. Returns the content and the glyphs it now draws."""
-    out, last, font, todo = [], 0, None, list(numbers)
-    used: dict[str, set[int]] = {}
+def _rewrite_text(content: bytes, fonts,
+                  rewrite: Callable[[object, list[int]], list[int | None] | None]) -> bytes:
+    """``content`` with each text array's glyphs passed through ``rewrite(font,
+    glyphs)``, which returns them changed (None for a glyph to drop) or None to
+    leave the array alone. Glyphs are 2-byte codes, as WeasyPrint writes them for
+    its CID fonts; the spacing numbers between them stay where they are."""
+    out, last, font = [], 0, None
     for match in _TEXT_OPS.finditer(content):
         if match.group(1) is not None:
             font = fonts.get("/" + match.group(1).decode("latin-1"))
             continue
-        glyphs = digits(font) if font is not None else None
-        if glyphs is None:
+        if font is None:
             continue
-        placeholder, digit_glyphs = glyphs
         array = match.group(2)
-        tokens = [m for m in _GLYPH.finditer(array) if m.group(1).lower() == b"%04x" % placeholder]
-        if not tokens or not todo:
+        tokens = list(_GLYPH.finditer(array))
+        glyphs = [int(t.group(1)[i:i + 4], 16) for t in tokens
+                  for i in range(0, len(t.group(1)), 4)]
+        changed = rewrite(font, glyphs)
+        if changed is None:
             continue
-        number = todo.pop(0)
-        if len(number) > len(tokens):
-            raise RenderError(f"page {number} has more digits than the {len(tokens)} a "
-                              "cross-reference reserves")
-        written, at = [], 0
-        for i, token in enumerate(tokens):
-            written.append(array[at:token.start()])
-            written.append(b"<%04x>" % digit_glyphs[int(number[i])] if i < len(number) else b"<>")
-            at = token.end()
+        written, at, k = [], 0, 0
+        for token in tokens:
+            n = len(token.group(1)) // 4
+            written += [array[at:token.start()], b"<", b"".join(
+                b"%04x" % g for g in changed[k:k + n] if g is not None), b">"]
+            k, at = k + n, token.end()
         written.append(array[at:])
         out += [content[last:match.start(2)], b"".join(written)]
         last = match.end(2)
-        used.setdefault(str(font.BaseFont).lstrip("/"), set()).update(
-            digit_glyphs[int(d)] for d in number)
+    out.append(content[last:])
+    return b"".join(out)
+
+
+def _write_numbers(content: bytes, numbers: list[str], fonts, digits: _Digits,
+                   glyphs: Glyphs) -> bytes:
+    """Write a part's cross-reference page numbers over its placeholders (runs of
+    slashed zeros, one text array each, in document order); placeholder glyphs past
+    a number's digits are dropped. The digits drawn join ``glyphs`` (with the
+    placeholder's width: the font's figures are tabular)."""
+    todo = list(numbers)
+
+    def rewrite(font, drawn: list[int]) -> list[int | None] | None:
+        known = digits(font)
+        if known is None or not todo:
+            return None
+        placeholder, figures = known
+        at = [i for i, glyph in enumerate(drawn) if glyph == placeholder]
+        if not at:
+            return None
+        number = todo.pop(0)
+        if len(number) > len(at):
+            raise RenderError(f"page {number} has more digits than the {len(at)} a "
+                              "cross-reference reserves")
+        changed: list[int | None] = list(drawn)
+        for k, i in enumerate(at):
+            changed[i] = figures[int(number[k])] if k < len(number) else None
+        book = glyphs.setdefault(_font_name(font), {})
+        width = book.get(placeholder, (0, ""))[0]
+        for digit in number:
+            book.setdefault(figures[int(digit)], (width, digit))
+        return changed
+
+    content = _rewrite_text(content, fonts, rewrite)
     if todo:
         raise RenderError(f"{len(todo)} cross-reference number(s) found no placeholder")
-    out.append(content[last:])
-    return b"".join(out), used
+    return content
+
+
+class _StandIns:
+    """One number per character for the stand-in glyphs of characters no font has.
+
+    WeasyPrint draws such a character with a glyph number past the font's last
+    glyph, counting per document: two parts can give one number to different
+    characters. The book numbers each (font, character) once and rewrites the
+    text of a part or piece whose numbers differ (only such text is read).
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int | None] = {}
+        self._numbers: dict[str, dict[int, int]] = {}
+
+    def _count(self, font) -> int | None:
+        name = _font_name(font)
+        if name not in self._counts:
+            face = _font_program(font)
+            self._counts[name] = face["maxp"].numGlyphs if face is not None else None
+        return self._counts[name]
+
+    def renumber(self, drawn: dict[str, list], containers) -> dict[str, dict[int, int]]:
+        """The book's numbers for a source's stand-in glyphs (font -> old -> new), and
+        its text rewritten to match, in ``containers`` (pages or forms)."""
+        fonts = {_font_name(font): font for container in containers
+                 for font_map in _SharedFonts._font_maps(container, set())
+                 for font in font_map.values()}
+        changes: dict[str, dict[int, int]] = {}
+        for name, items in drawn.items():
+            count = self._count(fonts[name]) if name in fonts else None
+            if count is None:
+                continue
+            numbers = self._numbers.setdefault(name, {})
+            for glyph, _width, _text, character in items:
+                if glyph >= count and character:
+                    number = numbers.setdefault(character, count + len(numbers))
+                    if number != glyph:
+                        changes.setdefault(name, {})[glyph] = number
+        if changes:
+            def rewrite(font, glyphs):
+                table = changes.get(_font_name(font))
+                return [table.get(g, g) for g in glyphs] if table else None
+
+            for stream, font_map in _text_streams(containers):
+                stream.write(_rewrite_text(stream.read_bytes(), font_map, rewrite))
+        return changes
+
+
+def _text_streams(containers):
+    """(content stream, its /Font map) of pages or forms, and of the forms they draw."""
+    import pikepdf
+
+    seen: set = set()
+    stack = list(containers)
+    while stack:
+        container = stack.pop()
+        obj = getattr(container, "obj", container)
+        resources = obj.get("/Resources")
+        if resources is None:
+            continue
+        font_map = resources.get("/Font", {})
+        contents = obj.get("/Contents") if "/Contents" in obj else obj
+        for stream in (contents if isinstance(contents, pikepdf.Array) else [contents]):
+            if isinstance(stream, pikepdf.Stream) and stream.objgen not in seen:
+                seen.add(stream.objgen)
+                yield stream, font_map
+        for _, xobject in resources.get("/XObject", {}).items():
+            if xobject.get("/Subtype") == "/Form" and xobject.objgen not in seen:
+                stack.append(xobject)
 
 
 def _as_form(pdf, page):
@@ -1064,6 +1203,12 @@ class _SharedFonts:
                 for name, font in list(font_map.items()):
                     if self.MARK in font:
                         continue
+                    if isinstance(font.get("/Encoding"), pikepdf.Stream):
+                        # WeasyPrint's own encoding, written where a document draws
+                        # stand-ins for missing characters (mapped to .notdef), covers
+                        # that document's glyphs only. The book's fonts carry every
+                        # glyph drawn, stand-ins included (`_add_stand_ins`): identity.
+                        font.Encoding = pikepdf.Name("/Identity-H")
                     digest = self._digest(font, hashes)
                     if digest in self.fonts:
                         font_map[name] = pikepdf.Dictionary({self.MARK: pikepdf.String(digest)})
