@@ -109,13 +109,15 @@ def _part_task(slug: str, key: str) -> "Task":
 
 def make_part(printer, bestiary: Bestiary, task: Task, out: Path) -> list[Path]:
     """Lay out one record of the parallel book into the parts cache."""
-    from .book import render_part
+    from .parallel import render_part
 
     in_book = {item.slug for item in bestiary.valid}
     part = render_part(printer, bestiary.loaded[task.slug], bestiary, in_book)
     pdf_path, json_path = (out / relative for relative in task.outputs)
     write_atomic(pdf_path, part.pdf)
-    write_atomic(json_path, json.dumps({"sheets": part.sheets, "glyphs": part.glyphs}).encode())
+    write_atomic(json_path, json.dumps({"pages": part.pages, "anchors": part.anchors,
+                                        "bookmarks": part.bookmarks,
+                                        "glyphs": part.glyphs}).encode())
     return [pdf_path, json_path]
 
 
@@ -123,16 +125,15 @@ def make_stitched_book(printer, bestiary: Bestiary, out: Path, path: Path,
                        keys: dict[str, str]) -> list[Path]:
     """Join the cached parts into the book (the parts were laid out by other tasks,
     under the keys the plan gave them: ``keys``, slug -> key)."""
-    from .book import Part, stitch
+    from .parallel import Part, stitch
 
     parts = {}
     for item in bestiary.valid:
-        pdf, sheets = (out / PARTS_DIR / f"{keys[item.slug]}.{ext}" for ext in ("pdf", "json"))
-        if not pdf.is_file() or not sheets.is_file():
+        pdf, about = (out / PARTS_DIR / f"{keys[item.slug]}.{ext}" for ext in ("pdf", "json"))
+        if not pdf.is_file() or not about.is_file():
             raise RenderError(f"the laid-out part of {item.display} is missing from "
                               f"{out / PARTS_DIR}; build again")
-        laid_out = json.loads(sheets.read_text())
-        parts[item.slug] = Part(item.slug, pdf, laid_out["sheets"], laid_out["glyphs"])
+        parts[item.slug] = Part(item.slug, pdf, **json.loads(about.read_text()))
     _say_left_out(bestiary)
     laid_out, data = stitch(printer, bestiary, parts)
     write_atomic(target(path.parent, path.name), data)

@@ -1,26 +1,17 @@
 """The parallel book's one structure tree, joined from its pieces' and parts'.
 
-Every piece of the parallel book (front matter, body skeletons, appendix,
-index) and every record's part is written tagged by WeasyPrint: a structure
-tree whose /Document holds, page by page, the elements of that page, and a
-ParentTree mapping each page's marked content (and each link annotation) to
-its element. Joining them (ISO 32000-1, 14.7):
-
-- a piece's pages are copied into the book as they are; its elements follow
-  them, their ParentTree keys (the pages' /StructParents and the annotations'
-  /StructParent) moved past those already used;
-- a part's pages are drawn as form XObjects over the skeleton's sheets, so
-  its marked content lives in the forms: each form gets a /StructParents key
-  of its own, and each element's marked-content ids become marked-content
-  references naming the form (/Stm) and the sheet (/Pg);
-- on a sheet, the part's elements take the place of the skeleton's (which
-  only stand in for them), and each cross-reference link annotation the
-  skeleton placed is handed to the part's Link element for that reference.
+Every piece of the parallel book (front matter, appendix, index) and every
+record's part is written tagged by WeasyPrint: a structure tree whose
+/Document holds, page by page, the elements of that page, and a ParentTree
+mapping each page's marked content (and each link annotation) to its element.
+Joining them (ISO 32000-1, 14.7): a source's pages are copied into the book as
+they are; its elements follow them, in page order, under the book's
+/Document, their ParentTree keys (the pages' /StructParents and the
+annotations' /StructParent) moved past those already used.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 
 
 def _number_tree(node) -> list[tuple[int, object]]:
@@ -133,71 +124,6 @@ class StructureJoin:
                 if "/StructParent" in annotation:
                     annotation.StructParent = int(annotation.StructParent) + offset
         return kids
-
-    def adopt_forms(self, source, forms: list[tuple[object, object]]) -> list[list]:
-        """The structure of a part whose page k was drawn as ``forms[k]`` = (form, sheet
-        page): per page, its top-level elements, marked content referred to in
-        the forms. Link annotations of the part are left out (the sheets have them)."""
-        import pikepdf
-
-        if "/StructTreeRoot" not in source.Root:
-            return [[] for _ in forms]
-        index = {page.objgen: k for k, page in enumerate(source.pages)}
-        keys = {}
-        for k, page in enumerate(source.pages):
-            keys[int(page.obj.get("/StructParents", k))] = k
-        for element in elements(_kid_list(_document(source.Root.StructTreeRoot))):
-            # The part's pages are not copied (they are forms now): name them by number.
-            if "/Pg" in element:
-                element.Pg = index[element.Pg.objgen]
-            kids = _kid_list(element)
-            if any(isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR"
-                   for kid in kids):
-                element.K = pikepdf.Array([kid for kid in kids if not (
-                    isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR")])
-        kids, values, _offset = self._take(source)
-        for key, value in values.items():
-            if key in keys and keys[key] < len(forms):
-                form, _sheet = forms[keys[key]]
-                form.StructParents = self.next_key
-                self.nums[self.next_key] = value
-                self.next_key += 1
-        for element in elements(kids):
-            k = int(element.get("/Pg", 0))
-            form, sheet = forms[k]
-            element.Pg = sheet.obj
-            content = _kid_list(element)
-            if any(isinstance(kid, int) for kid in content):
-                element.K = pikepdf.Array([
-                    pikepdf.Dictionary(Type=pikepdf.Name.MCR, MCID=kid, Pg=sheet.obj, Stm=form)
-                    if isinstance(kid, int) else kid for kid in content])
-        by_page: dict[int, list] = defaultdict(list)
-        for kid in kids:
-            by_page[self._page_of(kid, forms)].append(kid)
-        return [by_page[k] for k in range(len(forms))]
-
-    @staticmethod
-    def _page_of(element, forms) -> int:
-        for k, (_form, sheet) in enumerate(forms):
-            if element.get("/Pg") is not None and element.Pg.objgen == sheet.obj.objgen:
-                return k
-        return 0
-
-    def hand_links(self, skeleton: list, part: list) -> None:
-        """Give the skeleton's link annotations (one per cross-reference, in document
-        order) to the part's Link elements, in the same order."""
-        import pikepdf
-
-        taken = [(element, kid) for element in elements(skeleton) for kid in _kid_list(element)
-                 if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR"]
-        links = [element for element in elements(part) if element.S == "/Link"]
-        for (old, objr), link in zip(taken, links):
-            link.K = pikepdf.Array([*_kid_list(link), objr])
-            annotation = objr.Obj
-            if "/StructParent" in annotation:
-                self.nums[int(annotation.StructParent)] = link
-        for old, objr in taken[len(links):]:  # more links than the part has: keep them tagged
-            self.append([old])
 
     def finish(self) -> None:
         """Write the joined ParentTree."""

@@ -309,16 +309,10 @@ def words_per_page(data):
 
 
 @pytest.mark.parametrize("which", ["bundled", "synthetic"])
-def test_parallel_book_matches_the_single_pass_page_for_page(which, request, tmp_path,
-                                                            monkeypatch):
+def test_parallel_book_matches_the_single_pass_page_for_page(which, request, tmp_path):
     """Records laid out in two worker processes and joined: same pages, words, outline,
-    page labels and links as WeasyPrint's single pass. The synthetic book's body is
-    laid out in pieces of about ten pages (workers are forked: they see the patch)."""
-    from printshop import book as book_module
+    page labels, links, structure tree and reading order as WeasyPrint's single pass."""
     from printshop import build
-
-    if which == "synthetic":
-        monkeypatch.setattr(book_module, "CHUNK_PAGES", 10)
     from printshop.config import load_project
 
     laid_out, single = request.getfixturevalue(which)
