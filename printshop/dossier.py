@@ -61,7 +61,21 @@ def dossier_context(item: Loaded, bestiary: Bestiary, project: Project) -> dict:
         ],
         "in_book": None,
         "fragment": False,
+        "org_chart_alt": org_chart_alt(entry),
     }
+
+
+def org_chart_alt(entry) -> str | None:
+    """What the org chart shows, in words: its figure's alternate text."""
+    chart = entry.org_chart
+    if chart is None:
+        return None
+    above = (f"from the top, {', then '.join(chart.reports_to)}, above " if chart.reports_to
+             else "")
+    beside = f", beside {', '.join(chart.peers)}" if chart.peers else ""
+    below = (f"; direct reports: {', '.join(chart.direct_reports)}" if chart.direct_reports
+             else "; no direct reports")
+    return f"Org chart: {above}{entry.title}{beside}{below}."
 
 
 def _texts(value):

@@ -635,9 +635,9 @@ class _DrawnStreams:
     one form object per ``Do`` of a form, in content order. So the k-th form
     object of a stream is the form named by the k-th ``Do`` (of a form) in that
     stream's content, looked up in its resources; a stream where the two counts
-    differ is not trusted (its forms get no key). Parallel-book sheets share
-    one resource dictionary listing every record's forms, so the resources'
-    names alone would not do. A form's key is its ``StructParents``; a form
+    differ is not trusted (its forms get no key). Pages may share one resource
+    dictionary listing many forms, so the resources' names alone would not do.
+    A form's key is its ``StructParents``; a form
     without one shares the key of the stream that draws it (its marked
     content belongs to that stream's numbering).
     """

@@ -21,7 +21,7 @@ from .errors import ConfigError
 from .resources import (check_font_faces, check_harfbuzz_subset, make_fetcher,
                         use_only_bundled_fonts)
 
-VARIANTS = PDF_VARIANTS  # see printshop.config
+VARIANTS = PDF_VARIANTS  # see printshop/__init__.py
 
 PAPER = {"a4": "A4", "letter": "letter", "a5": "A5", "trade": "6in 9in"}
 
@@ -96,18 +96,11 @@ def write_pdf(document, variant: str, finishers: Sequence[Callable] = (),
     """The one place a laid-out document becomes PDF bytes, as ``variant``.
 
     Each link gets one annotation (`one_annotation_per_link`), whose /Contents
-    is ``describe(target)`` (words a person reads) where given. PDF/X wants
-    creation and modification dates; WeasyPrint stamps the current time where
-    none is set, so printshop refuses rather than write a file that differs on
-    every run. PDF/UA-2 gets its structure tree nested as ISO 32005 requires
+    is ``describe(target)`` (words a person reads) where given. PDF/UA-2 gets its structure tree nested as ISO 32005 requires
     (`printshop.pdftags`), unless the document is not ``whole`` (a piece of the
     parallel book: the joined book is finished as a whole). ``finishers`` are
     WeasyPrint finishers, run in order.
     """
-    metadata = document.metadata
-    if variant.startswith("pdf/x") and not (metadata.created and metadata.modified):
-        raise ConfigError(f"{variant} needs an edition date: set [publication] date in "
-                          "printshop.toml or SOURCE_DATE_EPOCH")
     one_annotation_per_link(document)
     if describe is not None:
         finishers = (*finishers, _describe_links(describe))

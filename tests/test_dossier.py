@@ -272,3 +272,17 @@ def test_readers_agree_on_the_dossier_text_and_its_order(seed_pdf):
         words = {reader: unicodedata.normalize("NFKC", squash(pages[index])).replace(" ", "")
                  for reader, pages in texts.items()}
         assert words["pdfium"] == words["pypdf"] == words["poppler"], index
+
+
+def test_org_chart_is_a_figure_that_says_how_the_roles_relate(renderer, bestiary):
+    """The chart's boxes are text; a figure before them says, in words, who is above,
+    beside and below the role (its alternate text, read first)."""
+    import io
+
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(renderer.pdf(bestiary.loaded["sdet"], bestiary))) as pdf:
+        alts = [str(o.Alt) for o in pdf.objects
+                if isinstance(o, pikepdf.Dictionary) and o.get("/S") == "/Figure" and "/Alt" in o]
+    assert ("Org chart: from the top, Director of Engineering, then QA Manager, above SDET, "
+            "beside Backend Engineer, Manual QA Tester, DevOps Engineer; no direct reports.") in alts
