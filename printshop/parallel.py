@@ -272,7 +272,7 @@ def _write_page_numbers(page, numbers: list[tuple[str, bool]], digits: Digits, g
                         describe: Callable[[str], str]) -> None:
     """A part's page in the book: its page numbers written over the placeholders (its
     content compressed again right away, so that memory holds it packed), and its
-    links' words, now that the pages they lead to are known."""
+    links' words, now that the pages they lead to are known, and their print flag."""
     import zlib
 
     import pikepdf
@@ -285,6 +285,9 @@ def _write_page_numbers(page, numbers: list[tuple[str, bool]], digits: Digits, g
         target = annotation.get("/Dest")
         if isinstance(target, pikepdf.String):
             annotation.Contents = pikepdf.String(describe(str(target)))
+        # Printed with the page, as PDF/A asks (WeasyPrint sets it for its PDF/A
+        # variants only; parts are written alike for every variant).
+        annotation.F = 4
 
 
 def _shift(bookmarks: list, first: int) -> list:

@@ -234,16 +234,28 @@ def test_bleed_and_marks_set_trim_and_bleed_boxes(project):
 
 
 @pytest.mark.parametrize("variant", ["pdf/a-3b", "pdf/ua-1"])
-def test_pdf_variants(project, variant):
+@pytest.mark.parametrize("path", ["single", "parallel"])
+def test_pdf_variants(project, variant, path, tmp_path):
+    """Both paths write what the variant claims: its XMP identifier, a structure
+    tree, and (PDF/A) every annotation printed with the page."""
+    from printshop import build
     from printshop.book import BookOptions
 
-    laid_out, data = print_book(project, BookOptions(pdf_variant=variant))
+    options = BookOptions(pdf_variant=variant)
+    if path == "single":
+        laid_out, data = print_book(project, options)
+    else:
+        assert build.book(project, tmp_path, options, jobs=1).ok
+        data = (tmp_path / "book" / "bestiary.pdf").read_bytes()
     with pikepdf.open(io.BytesIO(data)) as pdf:
         xmp = pdf.Root.Metadata.read_bytes().decode()
         if variant.startswith("pdf/a"):
             assert "pdfaid:part" in xmp and ">3<" in xmp.replace('"3"', ">3<")
+            annotations = [a for page in pdf.pages for a in page.get("/Annots", ())]
+            assert annotations and all(int(a.get("/F", 0)) & 4 for a in annotations)
         else:
             assert "pdfuaid:part" in xmp
+        assert pdf.Root.MarkInfo.Marked and "/StructTreeRoot" in pdf.Root
     assert qpdf_check(data) == ""
 
 
