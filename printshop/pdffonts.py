@@ -131,9 +131,11 @@ def _widths(drawn: dict[int, tuple[int, str]]):
 
 
 def _unicode_map(drawn: dict[int, tuple[int, str]]) -> bytes:
-    """A /ToUnicode CMap of the glyphs drawn (in WeasyPrint's form: bfchar lines)."""
+    """A /ToUnicode CMap of the glyphs drawn (in WeasyPrint's form: bfchar lines; a
+    glyph that is part of a cluster mapped by another maps to nothing, but is
+    mapped: PDF/UA wants every code drawn in the map)."""
     pairs = [b"<%04x> <%s>" % (glyph, text.encode("utf-16-be").hex().encode())
-             for glyph, (_width, text) in sorted(drawn.items()) if text]
+             for glyph, (_width, text) in sorted(drawn.items())]
     blocks = b"".join(b"%d beginbfchar\n%s\nendbfchar\n" % (len(pairs[i:i + 100]),
                                                               b"\n".join(pairs[i:i + 100]))
                       for i in range(0, len(pairs), 100))

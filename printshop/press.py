@@ -26,10 +26,12 @@ VARIANTS = PDF_VARIANTS  # see printshop/__init__.py
 PAPER = {"a4": "A4", "letter": "letter", "a5": "A5", "trade": "6in 9in"}
 
 
-#: What no printed text should carry: control characters (NUL, escape, bell...)
-#: and the Unicode line and paragraph separators, on which WeasyPrint 70's line
-#: breaking fails an assertion. Tabs and newlines stay (CSS collapses them).
-_UNPRINTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+#: What no printed text should carry: control characters (NUL, escape, bell...),
+#: the Unicode line and paragraph separators, on which WeasyPrint 70's line
+#: breaking fails an assertion, U+FEFF (a byte-order mark, invisible) and the
+#: noncharacters U+FFFE and U+FFFF (PDF/UA forbids all three in a font's Unicode
+#: map). Tabs and newlines stay (CSS collapses them).
+_UNPRINTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 
 
 #: A run of letters this long with nowhere to break. WeasyPrint breaks such a
