@@ -43,6 +43,8 @@ import math
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
+from .structure import is_element, kids_of
+
 #: Elements ISO 32005 (and veraPDF) see through when checking what contains what.
 TRANSPARENT = frozenset({"Div", "NonStruct", "Part"})
 #: Elements that may hold paragraphs but not inline content.
@@ -100,8 +102,8 @@ def _conform(pdf: pikepdf.Pdf, source: bytes | None) -> None:
     if not isinstance(root, Dictionary):
         return
     tree = _Tree(pdf, root)
-    for kid in _kids(root):
-        if _is_element(kid):
+    for kid in kids_of(root):
+        if is_element(kid):
             _visit(tree, kid, "StructTreeRoot", kid.get("/Pg"), None)
     if float(pdf.pdf_version) >= 2.0:
         _add_structure_destinations(pdf, tree, source)
@@ -169,7 +171,7 @@ class _Tree:
                 item.Pg = page
         elif kind == "/OBJR":
             self.own_annotation(item.Obj, holder)
-        elif _is_element(item):
+        elif is_element(item):
             item.P = holder
         return item
 
@@ -204,7 +206,7 @@ def _visit(tree: _Tree, element: Dictionary, context: str, page, link) -> None:
     kind = tree.kind(element)
     if kind in LEAVE:
         return
-    items = original = _kids(element)
+    items = original = kids_of(element)
     if kind == "Span" and link is None and any(_is_link_annotation(i) for i in items):
         kind = tree.rename(element, "Link")
     if kind in TRANSPARENT and context in GROUPING and _is_paragraph(tree, element):
@@ -220,7 +222,7 @@ def _visit(tree: _Tree, element: Dictionary, context: str, page, link) -> None:
         element.K = Array(items)
     inner_link = element if kind == "Link" else link
     for item in items:
-        if _is_element(item):
+        if is_element(item):
             _visit(tree, item, own, page, inner_link)
 
 
@@ -237,18 +239,18 @@ def _dissolve(tree: _Tree, items: list, element: Dictionary, page, own: str) -> 
         unwanted = TRANSPARENT
     else:
         return items
-    if not any(_is_element(item) and tree.kind(item) in unwanted for item in items):
+    if not any(is_element(item) and tree.kind(item) in unwanted for item in items):
         return items
     result = []
     for item in items:
-        if not (_is_element(item) and tree.kind(item) in unwanted):
+        if not (is_element(item) and tree.kind(item) in unwanted):
             result.append(item)
         elif not _plain(item):
             tree.rename(item, "Span" if own == "Link" else "NonStruct")
             result.append(item)
         else:
             item_page = item.get("/Pg", page)
-            moved = [tree.adopt(kid, item_page, element, page) for kid in _kids(item)]
+            moved = [tree.adopt(kid, item_page, element, page) for kid in kids_of(item)]
             item.K = Array()
             result.extend(_dissolve(tree, moved, element, page, own))
     return result
@@ -291,11 +293,11 @@ def _loose_test(tree: _Tree, own: str, items: list):
         if not any(_is_phrasing(tree, item) for item in items):
             return None
         return lambda item: _is_phrasing(tree, item) or (
-            _is_element(item) and tree.kind(item) in TRANSPARENT and _inline_only(tree, item))
+            is_element(item) and tree.kind(item) in TRANSPARENT and _inline_only(tree, item))
     if own in LIST_PARTS:
         allowed = LIST_PARTS[own] | TRANSPARENT | LEAVE
         return lambda item: _is_content(item) or (
-            _is_element(item) and tree.kind(item) not in allowed)
+            is_element(item) and tree.kind(item) not in allowed)
     return None
 
 
@@ -311,7 +313,7 @@ def _wrapper(tree: _Tree, run: list, element: Dictionary, page, own: str) -> Dic
         return wrapper
     item = tree.new("LI", element, page)
     kids = []
-    if _is_element(run[0]) and tree.kind(run[0]) == "Lbl":
+    if is_element(run[0]) and tree.kind(run[0]) == "Lbl":
         kids.append(tree.adopt(run.pop(0), page, item, page))
     if run:
         body = tree.new("LBody", item, page)
@@ -341,19 +343,19 @@ def _is_paragraph(tree: _Tree, element: Dictionary) -> bool:
     CSS never puts inline and block boxes side by side) and nothing
     block-level below it. One that holds only other wrappers is a group.
     """
-    return any(_is_phrasing(tree, item) for item in _kids(element)) \
+    return any(_is_phrasing(tree, item) for item in kids_of(element)) \
         and _inline_only(tree, element)
 
 
 def _is_phrasing(tree: _Tree, item) -> bool:
     """Whether a kid is inline content itself: marked content or an inline element."""
-    return _is_content(item) or (_is_element(item) and tree.kind(item) in PHRASING)
+    return _is_content(item) or (is_element(item) and tree.kind(item) in PHRASING)
 
 
 def _inline_only(tree: _Tree, element: Dictionary) -> bool:
     """Whether ``element`` holds nothing block-level, through transparent kids."""
-    for item in _kids(element):
-        if _is_element(item):
+    for item in kids_of(element):
+        if is_element(item):
             kind = tree.kind(item)
             if kind in TRANSPARENT:
                 if not _inline_only(tree, item):
@@ -732,33 +734,18 @@ def _block_of(tree: _Tree, element: Dictionary) -> Dictionary:
     transparent elements only (a Span to its P or heading)."""
     while tree.kind(element) in PHRASING | TRANSPARENT:
         parent = element.get("/P")
-        if not _is_element(parent) or parent.objgen not in tree.reached \
+        if not is_element(parent) or parent.objgen not in tree.reached \
                 or tree.kind(parent) in ("Document", "StructTreeRoot"):
             break
-        first = next((k for k in _kids(parent) if _is_content(k) or (
-            _is_element(k) and _kids(k))), None)
-        if not (_is_element(first) and first.objgen == element.objgen):
+        first = next((k for k in kids_of(parent) if _is_content(k) or (
+            is_element(k) and kids_of(k))), None)
+        if not (is_element(first) and first.objgen == element.objgen):
             break
         element = parent
     return element
 
 
 # Small helpers.
-
-def _kids(element: Dictionary) -> list:
-    """An element's /K as a list (absent, single or array)."""
-    kids = element.get("/K")
-    if kids is None:
-        return []
-    if isinstance(kids, Array):
-        return list(kids)
-    return [kids]
-
-
-def _is_element(item) -> bool:
-    """Whether a kid is a structure element (not a content item or annotation)."""
-    return isinstance(item, Dictionary) and "/S" in item
-
 
 def _is_content(item) -> bool:
     """Whether a kid is marked content: a number or a marked-content reference."""

@@ -25,7 +25,7 @@ def _number_tree(node) -> list[tuple[int, object]]:
     return pairs
 
 
-def _kid_list(element) -> list:
+def kids_of(element) -> list:
     """An element's /K as a list (it may be one object, an array or absent)."""
     import pikepdf
 
@@ -35,11 +35,11 @@ def _kid_list(element) -> list:
     return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
 
 
-def _is_element(obj) -> bool:
+def is_element(item) -> bool:
+    """Whether a kid is a structure element (not a content item or annotation)."""
     import pikepdf
 
-    return isinstance(obj, pikepdf.Dictionary) and obj.get("/Type", "/StructElem") == "/StructElem" \
-        and "/S" in obj
+    return isinstance(item, pikepdf.Dictionary) and "/S" in item
 
 
 def elements(top) -> list:
@@ -47,10 +47,10 @@ def elements(top) -> list:
     out, stack = [], list(reversed(top))
     while stack:
         element = stack.pop()
-        if not _is_element(element):
+        if not is_element(element):
             continue
         out.append(element)
-        stack.extend(reversed(_kid_list(element)))
+        stack.extend(reversed(kids_of(element)))
     return out
 
 
@@ -80,7 +80,7 @@ class StructureJoin:
             kid.P = self.document
         document_kids = self.document.get("/K")
         if not isinstance(document_kids, pikepdf.Array):
-            document_kids = self.document.K = pikepdf.Array(_kid_list(self.document))
+            document_kids = self.document.K = pikepdf.Array(kids_of(self.document))
         document_kids.extend(kids)
 
     def _take(self, source) -> tuple[list, dict[int, object], int]:
@@ -90,13 +90,13 @@ class StructureJoin:
 
         root = source.Root.StructTreeRoot
         document = _document(root)
-        kids = _kid_list(document)
+        kids = kids_of(document)
         entries = _number_tree(root.ParentTree)
         # Elements whose parent is the source's /Document (its kids, and elements
         # WeasyPrint maps but leaves out of the tree, such as running heads) get the
         # book's: copying the source's would copy its whole tree a second time.
         adopted = [element for element in elements(
-            [*kids, *(v for _, value in entries for v in _kid_list({"/K": value}))])
+            [*kids, *(v for _, value in entries for v in kids_of({"/K": value}))])
             if element.get("/P") is not None and element.P.objgen == document.objgen]
         for element in adopted:
             del element.P

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import SEED
 from printshop.pdftags import conform_structure, fix_pdf_ua2
+from printshop.structure import is_element, kids_of
 
 #: Seen through by ISO 32005 when checking what holds what.
 TRANSPARENT = {"Div", "NonStruct", "Part"}
@@ -62,15 +63,15 @@ def pair(request, seed_pdfs, sample_pdfs) -> tuple[pikepdf.Pdf, pikepdf.Pdf]:
     return before, after
 
 
-def kids(element) -> list:
-    value = element.get("/K")
-    if value is None:
-        return []
-    return list(value) if isinstance(value, pikepdf.Array) else [value]
-
-
-def is_element(item) -> bool:
-    return isinstance(item, pikepdf.Dictionary) and "/S" in item
+def make_element(pdf, kind: str, page, kids: list):
+    """A structure element of ``kind`` on ``page`` holding ``kids`` (their /P set)."""
+    made = pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.StructElem, S=pikepdf.Name("/" + kind), Pg=page,
+        K=pikepdf.Array(kids)))
+    for kid in kids:
+        if is_element(kid):
+            kid.P = made
+    return made
 
 
 def kind(element) -> str:
@@ -82,10 +83,10 @@ def elements(pdf: pikepdf.Pdf):
     def walk(element, context, ancestors):
         yield element, context, ancestors
         own = context if kind(element) in TRANSPARENT else kind(element)
-        for item in kids(element):
+        for item in kids_of(element):
             if is_element(item):
                 yield from walk(item, own, ancestors + (kind(element),))
-    for item in kids(pdf.Root.StructTreeRoot):
+    for item in kids_of(pdf.Root.StructTreeRoot):
         if is_element(item):
             yield from walk(item, "StructTreeRoot", ())
 
@@ -97,7 +98,7 @@ def leaves(pdf: pikepdf.Pdf) -> list[tuple]:
 
     def walk(element, page):
         page = element.get("/Pg", page)
-        for item in kids(element):
+        for item in kids_of(element):
             if isinstance(item, int):
                 found.append((pages[page.objgen], item))
             elif isinstance(item, pikepdf.Dictionary) and item.get("/Type") == "/MCR":
@@ -106,7 +107,7 @@ def leaves(pdf: pikepdf.Pdf) -> list[tuple]:
                 found.append(("annotation", tuple(round(float(v), 2) for v in item.Obj.Rect)))
             elif is_element(item):
                 walk(item, page)
-    for item in kids(pdf.Root.StructTreeRoot):
+    for item in kids_of(pdf.Root.StructTreeRoot):
         walk(item, None)
     return found
 
@@ -118,7 +119,7 @@ def test_no_inline_content_directly_in_grouping_elements(pair):
     assert not wrong
     holding = [kind(e) for e, context, _ in elements(after)
                if (kind(e) in GROUPING or (kind(e) in TRANSPARENT and context in GROUPING))
-               and any(isinstance(i, int) for i in kids(e))]
+               and any(isinstance(i, int) for i in kids_of(e))]
     assert not holding
 
 
@@ -131,8 +132,8 @@ def test_lists_hold_list_items_only(pair):
     before, after = pair
     assert any(kind(e) == "Div" and context == "L" for e, context, _ in elements(before))
     for element, context, _ in elements(after):
-        inside = [kind(i) for i in kids(element) if is_element(i)]
-        loose = [i for i in kids(element) if isinstance(i, int)]
+        inside = [kind(i) for i in kids_of(element) if is_element(i)]
+        loose = [i for i in kids_of(element) if isinstance(i, int)]
         if kind(element) == "L" or (context == "L" and kind(element) in TRANSPARENT):
             assert set(inside) <= {"LI", "L", "Caption", "NonStruct"} and not loose, inside
         if kind(element) == "LI":
@@ -144,7 +145,7 @@ def test_no_link_in_link_and_every_link_annotation_in_a_link(pair):
     assert not [e for e, _, ancestors in elements(after)
                 if kind(e) == "Link" and "Link" in ancestors]
     for element, _, _ in elements(after):
-        for item in kids(element):
+        for item in kids_of(element):
             if isinstance(item, pikepdf.Dictionary) and item.get("/Type") == "/OBJR" \
                     and item.Obj.get("/Subtype") == "/Link":
                 assert kind(element) == "Link"
@@ -167,7 +168,7 @@ def test_parent_tree_points_at_the_holders(pair):
 
     def walk(element, page):
         page = element.get("/Pg", page)
-        for item in kids(element):
+        for item in kids_of(element):
             if isinstance(item, int):
                 held[(page.objgen, item)] = element.objgen
             elif isinstance(item, pikepdf.Dictionary) and item.get("/Type") == "/MCR":
@@ -177,7 +178,7 @@ def test_parent_tree_points_at_the_holders(pair):
             elif is_element(item):
                 assert item.P.objgen == element.objgen
                 walk(item, page)
-    for item in kids(after.Root.StructTreeRoot):
+    for item in kids_of(after.Root.StructTreeRoot):
         walk(item, None)
     assert held
     for (page, mcid), holder in held.items():
@@ -222,7 +223,7 @@ def test_destinations_are_structure_destinations(pair):
 def leaves_of(element, pages, page=None):
     """Page index of each content item of an element, in order."""
     page = element.get("/Pg", page)
-    for item in kids(element):
+    for item in kids_of(element):
         if isinstance(item, int):
             yield pages[page.objgen]
         elif isinstance(item, pikepdf.Dictionary) and item.get("/Type") == "/MCR":
@@ -246,8 +247,8 @@ def test_idempotent(pair):
     after.save(buffer, fix_metadata_version=False)
     again = pikepdf.open(buffer)
     conform_structure(again)
-    assert [(kind(e), len(kids(e))) for e, _, _ in elements(again)] == \
-        [(kind(e), len(kids(e))) for e, _, _ in elements(after)]
+    assert [(kind(e), len(kids_of(e))) for e, _, _ in elements(again)] == \
+        [(kind(e), len(kids_of(e))) for e, _, _ in elements(after)]
     assert leaves(again) == leaves(after)
 
 
@@ -269,19 +270,10 @@ def test_merging_a_link_from_another_page_uses_a_marked_content_reference():
         pdf.add_blank_page()
     first, second = (page.obj for page in pdf.pages)
 
-    def element(kind, page, kids):
-        made = pdf.make_indirect(pikepdf.Dictionary(
-            Type=pikepdf.Name.StructElem, S=pikepdf.Name("/" + kind), Pg=page,
-            K=pikepdf.Array(kids)))
-        for kid in kids:
-            if is_element(kid):
-                kid.P = made
-        return made
-
-    inner = element("Link", second, [0])
-    outer = element("Link", first, [0, inner])
-    section = element("Sect", first, [outer])
-    document = element("Document", first, [section])
+    inner = make_element(pdf, "Link", second, [0])
+    outer = make_element(pdf, "Link", first, [0, inner])
+    section = make_element(pdf, "Sect", first, [outer])
+    document = make_element(pdf, "Document", first, [section])
     first.StructParents, second.StructParents = 0, 1
     parent_tree = pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(
         [0, pikepdf.Array([outer]), 1, pikepdf.Array([inner])])))
@@ -294,10 +286,10 @@ def test_merging_a_link_from_another_page_uses_a_marked_content_reference():
     conform_structure(pdf)
 
     assert leaves(pdf) == before == [(0, 0), (1, 0)]
-    paragraph = kids(section)[0]
-    assert kind(paragraph) == "P" and kids(paragraph)[0].objgen == outer.objgen
+    paragraph = kids_of(section)[0]
+    assert kind(paragraph) == "P" and kids_of(paragraph)[0].objgen == outer.objgen
     assert outer.P.objgen == paragraph.objgen
-    reference = kids(outer)[1]
+    reference = kids_of(outer)[1]
     assert reference.Type == "/MCR" and reference.Pg.objgen == second.objgen
     assert pikepdf.NumberTree(parent_tree)[1][0].objgen == outer.objgen
 
@@ -358,7 +350,7 @@ def test_parallel_book_parent_tree_agrees_with_the_tree(parallel_ua2):
     held, streams = {}, {}  # (stream, MCID) -> holder; stream -> its StructParents
     for element, _, _ in elements(pdf):
         page = element.get("/Pg")
-        for kid in kids(element):
+        for kid in kids_of(element):
             if isinstance(kid, int):
                 stream = page
             elif isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/MCR":
@@ -402,13 +394,7 @@ def test_structure_destinations_find_content_in_forms():
     page.StructParents = 0
 
     def element(kind, kids):
-        made = pdf.make_indirect(pikepdf.Dictionary(
-            Type=pikepdf.Name.StructElem, S=pikepdf.Name("/" + kind), Pg=page,
-            K=pikepdf.Array(kids)))
-        for kid in kids:
-            if is_element(kid):
-                kid.P = made
-        return made
+        return make_element(pdf, kind, page, kids)
 
     def in_form(stream, mcid):
         return pikepdf.Dictionary(Type=pikepdf.Name.MCR, Pg=page, Stm=stream, MCID=mcid)
@@ -435,8 +421,8 @@ def test_structure_destinations_find_content_in_forms():
     fixed = pikepdf.open(io.BytesIO(fix_pdf_ua2(buffer.getvalue())))
 
     section = fixed.Root.StructTreeRoot.K[0].K[1]
-    paragraph = kids(section)[0]
-    assert kind(paragraph) == "P" and kids(paragraph)[0].Stm.StructParents == 1
+    paragraph = kids_of(section)[0]
+    assert kind(paragraph) == "P" and kids_of(paragraph)[0].Stm.StructParents == 1
     parent_tree = pikepdf.NumberTree(fixed.Root.StructTreeRoot.ParentTree)
     assert parent_tree[1][1].objgen == paragraph.objgen, "the form's entry follows its MCR"
     assert kind(parent_tree[0][0]) == "Span" and len(parent_tree[0]) == 1
@@ -444,4 +430,4 @@ def test_structure_destinations_find_content_in_forms():
         found = [item.action.SD[0] for item in outline.root]
     assert [kind(e) for e in found] == ["H1", "P", "Span"]
     assert found[1].objgen == paragraph.objgen
-    assert found[2].objgen == kids(paragraph)[1].objgen
+    assert found[2].objgen == kids_of(paragraph)[1].objgen
