@@ -29,6 +29,8 @@ bench: install
 	$(BIN)/python benchmarks/bench_book.py
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_serve.py
+	$(BIN)/python benchmarks/bench_tagging.py
+	$(BIN)/python benchmarks/bench_tree_memory.py
 
 install: $(STAMP)
 
