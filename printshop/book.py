@@ -28,7 +28,7 @@ from .dossier import dossier_context
 from .errors import ConfigError, RenderError
 from .gauge import angle_of, gauge_geometry
 from .load import Bestiary, Loaded
-from .press import PAPER, VARIANTS, Press, write_pdf
+from .press import PAPER, Press, check_variant, write_pdf
 
 STYLESHEETS = ("fonts.css", "record.css", "book.css")
 BLEED = re.compile(r"^\d{1,2}(\.\d+)?(mm|pt|in)$")
@@ -57,9 +57,8 @@ class BookOptions:
         if self.bleed is not None and not BLEED.match(self.bleed):
             raise ConfigError(f"bleed must be a length like 3mm, 0.125in or 9pt, got "
                               f"{self.bleed!r}")
-        if self.pdf_variant is not None and self.pdf_variant not in VARIANTS:
-            raise ConfigError(f"pdf variant must be one of {', '.join(VARIANTS)}, got "
-                              f"{self.pdf_variant!r}")
+        if self.pdf_variant is not None:
+            check_variant(self.pdf_variant)
 
     def variant(self, config: Config) -> str:
         """The PDF variant to write: the one asked for, else the configured one."""

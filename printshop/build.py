@@ -318,9 +318,13 @@ class Manifest:
 
 def part_key(common: str, item: Loaded, bestiary: Bestiary, in_book: Sequence[str],
              options) -> str:
-    """What a record's part of the book depends on (its cross-references included)."""
+    """What a record's part of the book depends on (its cross-references included; not
+    the PDF variant: parts are written alike for every one)."""
+    from dataclasses import replace
+
     related = [(r.slug, bestiary.title_of(r.slug)) for r in item.entry.related if r.slug]
-    return _digest(common, "part", item.digest, related, list(in_book), options)
+    return _digest(common, "part", item.digest, related, list(in_book),
+                   replace(options, pdf_variant=None))
 
 
 def _digest(*parts: object) -> str:

@@ -21,7 +21,6 @@ from .errors import ConfigError
 from .resources import (check_font_faces, check_harfbuzz_subset, make_fetcher,
                         use_only_bundled_fonts)
 
-VARIANTS = PDF_VARIANTS  # see printshop/__init__.py
 
 PAPER = {"a4": "A4", "letter": "letter", "a5": "A5", "trade": "6in 9in"}
 
@@ -83,10 +82,16 @@ def theme_css(project: Project, paper: str | None = None) -> str:
     return f":root {{{lines}}}\n@page {{ size: {size}; background: {paper_colour}; }}\n"
 
 
+def check_variant(variant: str) -> None:
+    """A PDF variant printshop writes (printshop.PDF_VARIANTS), or a ConfigError."""
+    if variant not in PDF_VARIANTS:
+        raise ConfigError(f"pdf variant must be one of {', '.join(PDF_VARIANTS)}, got "
+                          f"{variant!r}")
+
+
 def pdf_options(variant: str) -> dict:
-    """WeasyPrint's ``write_pdf`` options for a variant (see VARIANTS)."""
-    if variant not in VARIANTS:
-        raise ConfigError(f"pdf variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    """WeasyPrint's ``write_pdf`` options for a variant (see printshop.PDF_VARIANTS)."""
+    check_variant(variant)
     if variant == "none":
         return {}
     return {"pdf_variant": variant, "pdf_tags": True}
@@ -227,8 +232,4 @@ class Press:
 
         document = HTML(string=html, base_url=self.project.layouts_dir.as_uri() + "/",
                         url_fetcher=self.fetcher)
-        laid_out = document.render(font_config=self.font_config, stylesheets=stylesheets)
-        created = self.project.config.created()
-        if created:  # every document dated alike, whatever its layout's head says
-            laid_out.metadata.created = laid_out.metadata.modified = created
-        return laid_out
+        return document.render(font_config=self.font_config, stylesheets=stylesheets)

@@ -73,11 +73,10 @@ class StructureJoin:
         self.next_key = max(self.nums, default=-1) + 1
 
     def append(self, kids) -> None:
-        """Add top-level elements at the end of the book's /Document."""
+        """Add top-level elements (their /P already the book's /Document, see `_take`)
+        at the end of the book's /Document."""
         import pikepdf
 
-        for kid in kids:
-            kid.P = self.document
         document_kids = self.document.get("/K")
         if not isinstance(document_kids, pikepdf.Array):
             document_kids = self.document.K = pikepdf.Array(kids_of(self.document))
