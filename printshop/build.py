@@ -377,8 +377,8 @@ def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: boo
 
         path = book_path(project, None).relative_to(project.output_dir)
         in_book = sorted(i.slug for i in valid)
-        options = book_options
-        parts = {item.slug: part_key(common, item, bestiary, in_book, options) for item in valid}
+        parts = {item.slug: part_key(common, item, bestiary, in_book, book_options)
+                 for item in valid}
         key = _digest(common, "book", variant, sorted((i.slug, i.digest) for i in valid),
                       sorted(i.display for i in bestiary.selected if not i.ok))
         if force or not manifest.fresh(str(path), key):

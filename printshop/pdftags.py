@@ -27,8 +27,8 @@ item in the same reading order:
   whose destination is in the document gets a go-to action with a structure
   destination (``SD``) next to the page destination (``D``): the element whose
   content starts nearest below the destination's point on its page, content
-  drawn by form XObjects included (the parallel book draws each record's page
-  as a form, whose marked content has the form's own ``StructParents``).
+  drawn by form XObjects included (whose marked content has the form's own
+  ``StructParents``).
 
 The parent tree is kept right: whenever a content item or an annotation
 changes holder, its entry points at the new holder. Output is deterministic
