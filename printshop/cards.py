@@ -7,7 +7,6 @@ then encoded; `printshop.output` writes it. Fonts are loaded once per process.
 
 from __future__ import annotations
 
-import html
 import io
 import logging
 from dataclasses import dataclass, field
@@ -23,7 +22,8 @@ from .errors import ConfigError
 from .gauge import gauge_geometry
 from .load import EntryLoader, Loaded
 from .model import headline, record_id, salary_figure
-from .text import FontChain, fit, warn_uncovered
+from .fonts import load_fonts
+from .text import fit, require_raqm, warn_uncovered
 
 LOGGER = logging.getLogger("printshop")
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
@@ -35,6 +35,7 @@ TICK_COLOUR = (138, 135, 128)
 MIN_CONTRAST = 4.5  # WCAG AA for text
 PNG_LEVEL = 6
 OVERHANG = 3  # px kept free at each side of a text box
+MIRRORED = {"left": "right", "center": "center", "right": "left"}  # alignment in RTL text
 
 Box = tuple[int, int, int, int]
 
@@ -69,8 +70,6 @@ class Preset(_Strict):
 
 
 class CardLayouts(_Strict):
-    fonts: dict[str, str]
-    fallbacks: list[str]
     presets: dict[str, Preset]
 
 
@@ -233,15 +232,15 @@ class Cards:
         self.config = project.config
         self.layouts = load_layouts(project.layouts_dir)
         self.presets = resolve_presets(self.layouts, self.config)
-        fonts = project.fonts_dir
-        fallbacks = tuple(str(fonts / path) for path in self.layouts.fallbacks)
-        self.chains = {
-            role: FontChain((str(fonts / path), *(f for f in fallbacks if f != str(fonts / path))))
-            for role, path in self.layouts.fonts.items()
-        }
-        for path in {p for chain in self.chains.values() for p in chain.paths}:
-            if not Path(path).is_file():
-                raise ConfigError(f"font file missing: {path} (named in layouts/cards.yaml)")
+        require_raqm()
+        fonts = load_fonts(project.layouts_dir, project.fonts_dir)
+        self.chains = {role: fonts.chain(role) for role in fonts.plan.roles}
+        unknown = sorted({part.font for preset in self.presets.values() for part in preset.parts
+                          if part.kind == "text"} - set(self.chains))
+        if unknown:
+            raise ConfigError(f"layouts/cards.yaml: unknown font {', '.join(unknown)}; "
+                              f"choose from the roles of layouts/fonts.yaml: "
+                              f"{', '.join(self.chains)}")
         self.colours = {k: rgb(v) for k, v in self.config.colours.model_dump().items()}
 
     def render(self, item: Loaded, preset_name: str, scale: int = 1) -> Card:
@@ -276,13 +275,16 @@ class Cards:
                      part.line_spacing, part.max_lines)
         baseline = y + fitted.ascent
         ink = None
+        rtl = fitted.rtl
+        align = MIRRORED[part.align] if rtl else part.align  # "left" means the start
         for line in fitted.lines:
-            width = chain.width(line, fitted.size)
-            left = x + {"left": 0, "center": (w - width) / 2, "right": w - width}[part.align]
-            ink_left, _, ink_right, _ = chain.ink(line, fitted.size, 0, 0)
+            width = chain.width(line, fitted.size, rtl)
+            left = x + {"left": 0, "center": (w - width) / 2, "right": w - width}[align]
+            ink_left, _, ink_right, _ = chain.ink(line, fitted.size, 0, 0, rtl)
             left = min(max(left, x - ink_left), x + w - ink_right)  # keep the ink in the box
-            chain.draw(draw, left, baseline, line, fitted.size, fill or self.colours[part.colour])
-            box_ink = chain.ink(line, fitted.size, left, baseline)
+            chain.draw(card.image, left, baseline, line, fitted.size,
+                       fill or self.colours[part.colour], rtl)
+            box_ink = chain.ink(line, fitted.size, left, baseline, rtl)
             ink = box_ink if ink is None else (min(ink[0], box_ink[0]), min(ink[1], box_ink[1]),
                                                max(ink[2], box_ink[2]), max(ink[3], box_ink[3]))
             baseline += fitted.line_height
@@ -334,10 +336,11 @@ class Cards:
         x, w = span
         fitted = fit(text, chain, w, 10 * size, round(size), min_size, max_lines=1)
         line = fitted.lines[0] if fitted.lines else ""
-        left = x + (w - chain.width(line, fitted.size)) / 2
-        chain.draw(draw, left, baseline, line, fitted.size, fill)
+        left = x + (w - chain.width(line, fitted.size, fitted.rtl)) / 2
+        chain.draw(card.image, left, baseline, line, fitted.size, fill, fitted.rtl)
         box = (round(x), round(baseline - fitted.ascent), round(w), fitted.ascent + fitted.descent)
-        card.placed.append(Placed(name, box, chain.ink(line, fitted.size, left, baseline),
+        card.placed.append(Placed(name, box, chain.ink(line, fitted.size, left, baseline,
+                                                       fitted.rtl),
                                   fitted.lines, fitted.truncated))
 
 
@@ -385,21 +388,3 @@ def alt_text(item: Loaded, config: Config) -> str:
     room = ALT_MAX - 1 - len(head) - len(tail) - 2
     title = entry.title if len(entry.title) <= room else entry.title[: room - 1] + "…"
     return f"{head}“{title}”{tail}"
-
-
-def meta_snippet(item: Loaded, config: Config, image_name: str, size: tuple[int, int],
-                 alt: str) -> str:
-    """The <meta> tags that make a link to this role show its card."""
-    url = html.escape(config.cards.base_url + image_name, quote=True)
-    alt_attr = html.escape(alt, quote=True)
-    title = html.escape(item.entry.title, quote=True)
-    return "\n".join([
-        f'<meta property="og:title" content="{title}">',
-        f'<meta property="og:image" content="{url}">',
-        f'<meta property="og:image:width" content="{size[0]}">',
-        f'<meta property="og:image:height" content="{size[1]}">',
-        f'<meta property="og:image:alt" content="{alt_attr}">',
-        '<meta name="twitter:card" content="summary_large_image">',
-        f'<meta name="twitter:image:alt" content="{alt_attr}">',
-        "",
-    ])

@@ -17,6 +17,7 @@ import jinja2
 from . import PDF_VARIANTS
 from .config import Project
 from .gauge import svg_points
+from .scripts import emoji_clusters, is_rtl
 from .errors import ConfigError
 from .resources import (check_font_faces, check_harfbuzz_subset, make_fetcher,
                         use_only_bundled_fonts)
@@ -59,6 +60,46 @@ def printed(value):
         value, jinja2.utils.markupsafe.Markup) else cleaned
 
 
+_NOT_PRINTED = re.compile(r"<(head|svg|style)\b.*?</\1>", re.S)  # text not laid out as text
+_TEXT_NODE = re.compile(r">([^<]+)<")
+
+
+def emoji_spans(html: str) -> str:
+    """Every emoji sequence of the page's text in ``<span class="emoji">``, drawn
+    from the emoji font whole. Pango picks a font per character: a keycap (1 + U+FE0F
+    + U+20E3) or a character with the emoji selector (©️) would take its first
+    character from the text font and come apart."""
+    if html.isascii():
+        return html
+
+    def wrap(match: re.Match) -> str:
+        text = match.group(1)
+        spans = emoji_clusters(text)
+        if not spans:
+            return match.group()
+        out, pos = [], 0
+        for start, end in spans:
+            # Pango loses a keycap's ligature over the selector (1 U+FE0F U+20E3 prints
+            # as "1" and an empty key); the span asks for the emoji font anyway.
+            emoji = text[start:end].replace("\ufe0f\u20e3", "\u20e3")
+            out += [text[pos:start], '<span class="emoji">', emoji, "</span>"]
+            pos = end
+        return ">" + "".join(out) + text[pos:] + "<"
+
+    out, pos = [], 0
+    for skipped in _NOT_PRINTED.finditer(html):
+        out += [_TEXT_NODE.sub(wrap, html[pos:skipped.start()]), skipped.group()]
+        pos = skipped.end()
+    return "".join(out) + _TEXT_NODE.sub(wrap, html[pos:])
+
+
+def dir_attribute(text) -> jinja2.utils.markupsafe.Markup:
+    """` dir="rtl"` for an element whose text starts (first strong character) right
+    to left, as a browser's ``dir=auto`` decides; nothing otherwise (the page is LTR)."""
+    rtl = isinstance(text, str) and is_rtl(text)
+    return jinja2.utils.markupsafe.Markup(' dir="rtl"' if rtl else "")
+
+
 def layout_environment(layouts_dir: Path) -> jinja2.Environment:
     """Jinja with autoescaping always on: entry text is data, never markup."""
     env = jinja2.Environment(
@@ -70,6 +111,7 @@ def layout_environment(layouts_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["points"] = svg_points
+    env.filters["dir"] = dir_attribute
     return env
 
 
@@ -181,7 +223,11 @@ class Press:
     """Renders HTML from the project's layouts to WeasyPrint documents, in memory."""
 
     def __init__(self, project: Project) -> None:
-        use_only_bundled_fonts(project.fonts_dir)
+        from .fonts import load_fonts
+
+        self.fonts = load_fonts(project.layouts_dir, project.fonts_dir)
+        use_only_bundled_fonts(project.fonts_dir, self.fonts.fallback_families(),
+                               self.fonts.hidden())
         check_harfbuzz_subset()
         logging.getLogger("weasyprint").addFilter(_one_warning_per_entry)
         from weasyprint.text.fonts import FontConfiguration
@@ -218,7 +264,7 @@ class Press:
 
     def html(self, template: str, context: dict) -> str:
         try:
-            return self.env.get_template(template).render(context)
+            return emoji_spans(self.env.get_template(template).render(context))
         except jinja2.TemplateNotFound as error:
             raise ConfigError(f"layout file missing: {self.project.layouts_dir / error.name}") \
                 from error

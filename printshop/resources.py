@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -30,26 +31,45 @@ def _cache_roots() -> list[Path]:
     return [Path(base) / "printshop", Path(tempfile.gettempdir()) / f"printshop-{os.getuid()}"]
 
 
-def fontconfig_file(fonts_dir: Path) -> Path:
-    """Write (once) a fontconfig file that knows only the fonts in ``fonts_dir``."""
+def fontconfig_file(fonts_dir: Path, fallbacks: Sequence[str] = (),
+                    hidden: Sequence[Path] = ()) -> Path:
+    """Write (once) a fontconfig file that knows only the fonts in ``fonts_dir``.
+
+    ``fallbacks`` (family names) are appended, in order, to every family asked
+    for: the font stack a character the CSS font lacks falls back on. Files in
+    ``hidden`` are never used (the colour emoji font is for cards only).
+    """
     fonts_dir = fonts_dir.resolve()
-    key = hashlib.sha256(str(fonts_dir).encode()).hexdigest()[:16]
+    text = _conf_text(fonts_dir, fallbacks, hidden)
+    key = hashlib.sha256(text.encode()).hexdigest()[:16]
     for root in _cache_roots():
         try:
-            return _write_conf(root / f"fontconfig-{key}", fonts_dir)
+            return _write_conf(root / f"fontconfig-{key}", text)
         except OSError:
             continue
     raise RenderError("cannot write a fontconfig file: neither ~/.cache nor the temporary "
                       "folder is writable")
 
 
-def _write_conf(folder: Path, fonts_dir: Path) -> Path:
+def _conf_text(fonts_dir: Path, fallbacks: Sequence[str], hidden: Sequence[Path]) -> str:
+    lines = ['<?xml version="1.0"?>', '<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">',
+             "<fontconfig>", f"  <dir>{_xml(str(fonts_dir))}</dir>",
+             "  <cachedir>CACHE</cachedir>"]
+    if hidden:
+        lines += ["  <selectfont><rejectfont>",
+                  *(f"    <glob>{_xml(str(path.resolve()))}</glob>" for path in hidden),
+                  "  </rejectfont></selectfont>"]
+    if fallbacks:
+        lines += ['  <match target="pattern">',
+                  '    <edit name="family" mode="append_last" binding="strong">',
+                  *(f"      <string>{_xml(family)}</string>" for family in fallbacks),
+                  "    </edit>", "  </match>"]
+    return "\n".join(lines + ["</fontconfig>", ""])
+
+
+def _write_conf(folder: Path, text: str) -> Path:
     conf = folder / "fonts.conf"
-    text = (
-        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
-        f"<fontconfig>\n  <dir>{_xml(str(fonts_dir))}</dir>\n"
-        f"  <cachedir>{_xml(str(folder / 'cache'))}</cachedir>\n</fontconfig>\n"
-    )
+    text = text.replace("CACHE", _xml(str(folder / "cache")), 1)
     if conf.is_file() and conf.read_text(encoding="utf-8") == text:
         return conf
     folder.mkdir(parents=True, exist_ok=True)
@@ -63,12 +83,13 @@ def _xml(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def use_only_bundled_fonts(fonts_dir: Path) -> None:
+def use_only_bundled_fonts(fonts_dir: Path, fallbacks: Sequence[str] = (),
+                           hidden: Sequence[Path] = ()) -> None:
     """Make fontconfig (and so Pango and WeasyPrint) see only the bundled fonts.
 
     Must run before WeasyPrint is imported: it loads fontconfig at import.
     """
-    os.environ["FONTCONFIG_FILE"] = str(fontconfig_file(fonts_dir))
+    os.environ["FONTCONFIG_FILE"] = str(fontconfig_file(fonts_dir, fallbacks, hidden))
 
 
 @functools.cache

@@ -1,10 +1,14 @@
-"""Text for raster cards: bundled fonts with fallback, line breaking, fitting a box.
+"""Text for raster cards: bundled fonts with fallback, bidi, emoji, line breaking.
 
-Pillow draws one font at a time; a title may need three (Oswald, then the
-CJK fallback, then emoji). A `FontChain` splits text into runs, each of
-grapheme clusters one font covers, and measures and draws them on a shared
-baseline. `fit` wraps text into a box, shrinking to a minimum size and then
-ending with an ellipsis, so text never leaves its box.
+Pillow draws one font in one direction at a time; a title may need four
+(Oswald, then Noto Sans Arabic, then the CJK fallback, then emoji). A
+`FontChain` splits a line into runs, each of grapheme clusters that one font
+covers at one bidi level, puts the runs in visual order, and measures and
+draws them on a shared baseline (raqm shapes each run: Arabic joins,
+Devanagari conjuncts, emoji sequences become one glyph). Emoji come from a
+colour bitmap font, drawn at its one size and scaled. `fit` wraps text into a
+box, shrinking to a minimum size and then ending with an ellipsis, so text
+never leaves its box.
 """
 
 from __future__ import annotations
@@ -15,16 +19,32 @@ import unicodedata
 from dataclasses import dataclass
 
 import regex
-from PIL import ImageDraw, ImageFont, features
+from PIL import Image, ImageDraw, ImageFont, features
+
+from .errors import RenderError
+from .scripts import is_emoji, is_rtl, levels, visual_order
 
 ELLIPSIS = "…"
 _GRAPHEME = regex.compile(r"\X")
 # A break opportunity: after spaces, or after a hyphen, dash or slash inside a word.
 _TOKEN = regex.compile(r"\S+?(?:[-–—/](?=\S)|\s+|$)")
-_IGNORABLE = {0x200D, 0xFE0E, 0xFE0F, 0x20E3}  # ZWJ, variation selectors, keycap
+_JOINERS = {0x200D, 0xFE0E, 0xFE0F}  # ZWJ and variation selectors: a font may lack them
+_IGNORABLE = _JOINERS | {0x20E3}  # ... and the keycap mark, outside emoji
 MAX_MARKS = 3  # combining marks kept per cluster ("Zalgo" text would leave any box)
 
-LAYOUT = ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
+LAYOUT = ImageFont.Layout.RAQM
+
+
+def require_raqm() -> None:
+    """Fail loudly when Pillow cannot shape text: Arabic would print unjoined,
+    Devanagari without conjuncts, emoji sequences in pieces, RTL text backwards."""
+    missing = [name for name in ("raqm", "fribidi") if not features.check(name)]
+    if missing:
+        raise RenderError(
+            f"Pillow cannot shape text here ({' and '.join(missing)} missing): complex "
+            "scripts and right-to-left text would print wrongly. Install Pillow's wheel from "
+            "PyPI (it bundles raqm: pip install --force-reinstall --only-binary=:all: pillow) "
+            "and Debian's libfribidi0.")
 
 
 @functools.cache
@@ -37,9 +57,65 @@ def coverage(path: str) -> frozenset[int]:
 
 
 @functools.cache
+def bitmap_size(path: str) -> int | None:
+    """The pixel size of a bitmap-only (colour emoji) font's one strike; None for
+    outline fonts, which draw at any size."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, lazy=True) as font:
+        if "CBLC" in font and "glyf" not in font and "CFF " not in font:
+            return max(s.bitmapSizeTable.ppemY for s in font["CBLC"].strikes)
+    return None
+
+
+@functools.cache
 def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     """A font at a pixel size; cached, so each file and size is parsed once per process."""
     return ImageFont.truetype(path, size, layout_engine=LAYOUT)
+
+
+def _direction(rtl: bool) -> str:
+    return "rtl" if rtl else "ltr"
+
+
+@functools.lru_cache(maxsize=65536)
+def run_length(path: str, text: str, size: int, rtl: bool) -> float:
+    """The advance of one run of one font at ``size`` pixels."""
+    strike = bitmap_size(path)
+    length = load_font(path, strike or size).getlength(text, direction=_direction(rtl))
+    return length * size / strike if strike else length
+
+
+@functools.lru_cache(maxsize=8192)
+def run_box(path: str, text: str, size: int, rtl: bool) -> tuple[float, float, float, float]:
+    """The ink box of one run, relative to its baseline's start."""
+    strike = bitmap_size(path)
+    box = load_font(path, strike or size).getbbox(text, anchor="ls", direction=_direction(rtl))
+    k = size / strike if strike else 1
+    return tuple(v * k for v in box)  # type: ignore[return-value]
+
+
+def run_metrics(path: str, size: int) -> tuple[float, float]:
+    strike = bitmap_size(path)
+    ascent, descent = load_font(path, strike or size).getmetrics()
+    k = size / strike if strike else 1
+    return ascent * k, descent * k
+
+
+@functools.lru_cache(maxsize=512)
+def _bitmap_run(path: str, text: str, size: int, rtl: bool):
+    """A colour (bitmap) run drawn at the font's own size, scaled to ``size``: the
+    image and its offset from the baseline's start."""
+    strike = bitmap_size(path)
+    font = load_font(path, strike)
+    left, top, right, bottom = font.getbbox(text, anchor="ls", direction=_direction(rtl))
+    layer = Image.new("RGBA", (max(1, right - left), max(1, bottom - top)))
+    ImageDraw.Draw(layer).text((-left, -top), text, font=font, anchor="ls",
+                               embedded_color=True, direction=_direction(rtl))
+    k = size / strike
+    scaled = layer.resize((max(1, round(layer.width * k)), max(1, round(layer.height * k))),
+                          Image.Resampling.LANCZOS)
+    return scaled, left * k, top * k
 
 
 def clean(text: str) -> str:
@@ -74,12 +150,28 @@ def warn_uncovered(display: str, clusters, logger) -> None:
 
 
 @dataclass(frozen=True)
+class Run:
+    """Clusters one font draws in one direction."""
+
+    path: str
+    text: str
+    rtl: bool
+
+
+@dataclass(frozen=True)
 class FontChain:
-    """A font and its fallbacks, tried in order for each grapheme cluster."""
+    """A font and its fallbacks, tried in order for each grapheme cluster; emoji
+    clusters try the colour ``emoji`` font first."""
 
     paths: tuple[str, ...]
+    emoji: str | None = None
 
     def _covering(self, cluster: str) -> str | None:
+        if is_emoji(cluster):
+            needed = [ord(ch) for ch in cluster if ord(ch) not in _JOINERS]
+            for path in ((self.emoji,) if self.emoji else ()) + self.paths:
+                if all(cp in coverage(path) for cp in needed):
+                    return path
         needed = [ord(ch) for ch in cluster if ord(ch) not in _IGNORABLE]
         for path in self.paths:
             if all(cp in coverage(path) for cp in needed):
@@ -98,46 +190,65 @@ class FontChain:
                 if not c.isspace() and self._covering(c) is None
                 and not all(unicodedata.category(ch) in ("Cf", "Cc") for ch in c)]
 
-    def runs(self, text: str) -> list[tuple[str, str]]:
-        """(font path, text) runs: consecutive clusters the same font covers."""
-        runs: list[list[str]] = []
-        for cluster in _GRAPHEME.findall(text):
-            path = self.font_for(cluster)
-            if runs and runs[-1][0] == path:
-                runs[-1][1] += cluster
-            else:
-                runs.append([path, cluster])
-        return [(path, segment) for path, segment in runs]
+    def runs(self, text: str, rtl: bool = False) -> tuple[Run, ...]:
+        """The runs of one line, in visual order (left to right), for a paragraph
+        whose base direction is right-to-left if ``rtl``."""
+        return _runs(self, text, rtl)
 
-    def width(self, text: str, size: int) -> float:
-        return sum(load_font(path, size).getlength(seg) for path, seg in self.runs(text))
+    def width(self, text: str, size: int, rtl: bool = False) -> float:
+        return sum(run_length(r.path, r.text, size, r.rtl) for r in self.runs(text, rtl))
 
     def metrics(self, size: int, text: str = "") -> tuple[int, int]:
         """Ascent and descent: the largest of the fonts ``text`` uses (and the primary)."""
-        paths = {self.paths[0], *(path for path, _ in self.runs(text))}
-        pairs = [load_font(path, size).getmetrics() for path in paths]
-        return max(a for a, _ in pairs), max(d for _, d in pairs)
+        paths = {self.paths[0], *(r.path for r in self.runs(text, is_rtl(text)))}
+        pairs = [run_metrics(path, size) for path in paths]
+        return math.ceil(max(a for a, _ in pairs)), math.ceil(max(d for _, d in pairs))
 
-    def ink(self, text: str, size: int, x: float, y: float) -> tuple[float, float, float, float]:
+    def ink(self, text: str, size: int, x: float, y: float,
+            rtl: bool = False) -> tuple[float, float, float, float]:
         """The box the drawn glyphs cover, with the baseline starting at (x, y)."""
         left = top = math.inf
         right = bottom = -math.inf
-        for path, seg in self.runs(text):
-            font = load_font(path, size)
-            box = font.getbbox(seg, anchor="ls")
+        for run in self.runs(text, rtl):
+            box = run_box(run.path, run.text, size, run.rtl)
             if box[2] > box[0]:
                 left, top = min(left, x + box[0]), min(top, y + box[1])
                 right, bottom = max(right, x + box[2]), max(bottom, y + box[3])
-            x += font.getlength(seg)
+            x += run_length(run.path, run.text, size, run.rtl)
         return (left, top, right, bottom) if right > left else (x, y, x, y)
 
-    def draw(self, draw: ImageDraw.ImageDraw, x: float, y: float, text: str, size: int,
-             fill) -> None:
-        """Draw ``text`` with its baseline starting at (x, y)."""
-        for path, seg in self.runs(text):
-            font = load_font(path, size)
-            draw.text((x, y), seg, font=font, fill=fill, anchor="ls")
-            x += font.getlength(seg)
+    def draw(self, image: Image.Image, x: float, y: float, text: str, size: int,
+             fill, rtl: bool = False) -> None:
+        """Draw ``text`` with its baseline starting at (x, y), left to right in
+        visual order."""
+        pen = ImageDraw.Draw(image)
+        for run in self.runs(text, rtl):
+            if bitmap_size(run.path):
+                layer, dx, dy = _bitmap_run(run.path, run.text, size, run.rtl)
+                image.paste(layer, (round(x + dx), round(y + dy)), layer)
+            else:
+                pen.text((x, y), run.text, font=load_font(run.path, size), fill=fill,
+                         anchor="ls", direction=_direction(run.rtl))
+            x += run_length(run.path, run.text, size, run.rtl)
+
+
+@functools.lru_cache(maxsize=8192)
+def _runs(chain: FontChain, text: str, rtl: bool) -> tuple[Run, ...]:
+    resolved = levels(text, rtl)
+    pieces: list[list] = []  # [path, level, text]
+    for match in _GRAPHEME.finditer(text):
+        cluster, level = match.group(), resolved[match.start()]
+        # A space joins the run before it (fewer runs, shaped together), unless that
+        # run is emoji: a bitmap font's space is as wide as an emoji.
+        if pieces and pieces[-1][1] == level and (
+                cluster.isspace() and ord(cluster[0]) in coverage(pieces[-1][0])
+                and not bitmap_size(pieces[-1][0])
+                or chain.font_for(cluster) == pieces[-1][0]):
+            pieces[-1][2] += cluster
+        else:
+            pieces.append([chain.font_for(cluster), level, cluster])
+    order = visual_order([piece[1] for piece in pieces])
+    return tuple(Run(pieces[i][0], pieces[i][2], pieces[i][1] % 2 == 1) for i in order)
 
 
 @dataclass(frozen=True)
@@ -150,6 +261,7 @@ class Fitted:
     truncated: bool
     ascent: int
     descent: int
+    rtl: bool = False  # the paragraph runs right to left (from its first strong character)
 
     @property
     def height(self) -> float:
@@ -162,11 +274,12 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def _break_word(word: str, chain: FontChain, size: int, width: float) -> list[str]:
+def _break_word(word: str, chain: FontChain, size: int, width: float,
+                rtl: bool) -> list[str]:
     """Split a word too long for a line between grapheme clusters."""
     pieces, current = [], ""
     for cluster in _GRAPHEME.findall(word):
-        if current and chain.width(current + cluster, size) > width:
+        if current and chain.width(current + cluster, size, rtl) > width:
             pieces.append(current)
             current = cluster
         else:
@@ -174,31 +287,31 @@ def _break_word(word: str, chain: FontChain, size: int, width: float) -> list[st
     return pieces + ([current] if current else [])
 
 
-def wrap(text: str, chain: FontChain, size: int, width: float) -> list[str]:
+def wrap(text: str, chain: FontChain, size: int, width: float, rtl: bool = False) -> list[str]:
     """Greedy line breaking at spaces, hyphens and slashes; overlong words are split."""
     lines: list[str] = []
     current = ""
     for token in _tokens(text):
         candidate = current + token
-        if chain.width(candidate.rstrip(), size) <= width:
+        if chain.width(candidate.rstrip(), size, rtl) <= width:
             current = candidate
             continue
         if current:
             lines.append(current.rstrip())
             current = ""
-        if chain.width(token.rstrip(), size) <= width:
+        if chain.width(token.rstrip(), size, rtl) <= width:
             current = token
         else:
-            *full, current = _break_word(token, chain, size, width)
+            *full, current = _break_word(token, chain, size, width, rtl)
             lines.extend(full)
     if current.strip():
         lines.append(current.rstrip())
     return lines
 
 
-def _ellipsize(line: str, chain: FontChain, size: int, width: float) -> str:
+def _ellipsize(line: str, chain: FontChain, size: int, width: float, rtl: bool) -> str:
     clusters = _GRAPHEME.findall(line.rstrip())
-    while clusters and chain.width("".join(clusters).rstrip() + ELLIPSIS, size) > width:
+    while clusters and chain.width("".join(clusters).rstrip() + ELLIPSIS, size, rtl) > width:
         clusters.pop()
     return "".join(clusters).rstrip() + ELLIPSIS
 
@@ -208,6 +321,7 @@ def fit(text: str, chain: FontChain, width: float, height: float, size: int, min
     """Wrap ``text`` into ``width`` x ``height``: shrink from ``size`` down to
     ``min_size``, then keep the lines that fit and end the last with an ellipsis."""
     text = clean(text)
+    rtl = is_rtl(text)
     current = size
     while True:
         ascent, descent = chain.metrics(current, text)
@@ -215,12 +329,12 @@ def fit(text: str, chain: FontChain, width: float, height: float, size: int, min
         room = int((height - ascent - descent) // advance) + 1 if height >= ascent + descent else 0
         if max_lines:
             room = min(room, max_lines)
-        lines = wrap(text, chain, current, width)
+        lines = wrap(text, chain, current, width, rtl)
         if (room and len(lines) <= room) or current <= min_size:
             break
         current = max(min_size, current - max(1, round(current * 0.06)))
     room = max(room, 1)  # at the minimum size one line always prints
     truncated = len(lines) > room
     if truncated:
-        lines = lines[: room - 1] + [_ellipsize(lines[room - 1], chain, current, width)]
-    return Fitted(current, tuple(lines), advance, truncated, ascent, descent)
+        lines = lines[: room - 1] + [_ellipsize(lines[room - 1], chain, current, width, rtl)]
+    return Fitted(current, tuple(lines), advance, truncated, ascent, descent, rtl)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from conftest import FAILURES, ROOT, SEED, seed_data
 from pdfview import compare_images
-from printshop.cards import MAX_BYTES, alt_text, encode, layout_problems, meta_snippet
+from printshop.cards import MAX_BYTES, alt_text, encode, layout_problems
 from printshop.cli import main
 from printshop.load import Loaded
 from printshop.model import Entry
@@ -189,7 +189,7 @@ def encode_plain(image):
     return buffer.getvalue()
 
 
-def test_alt_text_and_meta_snippet(bestiary, project):
+def test_alt_text(bestiary, project):
     item = bestiary.loaded[SEED]
     alt = alt_text(item, project.config)
     assert len(alt) < 420
@@ -199,10 +199,6 @@ def test_alt_text_and_meta_snippet(bestiary, project):
     data["title"] = "<b>" + "Very " * 57 + "Long</b>"
     long_alt = alt_text(loaded(data), project.config)
     assert len(long_alt) < 420 and "…" in long_alt
-    meta = meta_snippet(loaded(data), project.config, "x-og.png", (1200, 630), long_alt)
-    assert '<meta property="og:image:width" content="1200">' in meta
-    assert '<meta name="twitter:card" content="summary_large_image">' in meta
-    assert "<b>" not in meta and "&lt;b&gt;" in meta
 
 
 def test_custom_preset_from_config(scratch, monkeypatch):

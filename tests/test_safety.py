@@ -89,12 +89,21 @@ def test_only_bundled_fonts_are_visible_to_fontconfig(project):
     """Fontconfig is pointed at fonts/ alone: no machine font can stand in."""
     import os
 
+    from printshop.fonts import load_fonts
     from printshop.resources import fontconfig_file
 
-    conf = fontconfig_file(project.fonts_dir).read_text()
+    fonts = load_fonts(project.layouts_dir, project.fonts_dir)
+    path = fontconfig_file(project.fonts_dir, fonts.fallback_families(), fonts.hidden())
+    conf = path.read_text()
     assert f"<dir>{project.fonts_dir.resolve()}</dir>" in conf
     assert conf.count("<dir>") == 1 and "<include" not in conf
+    # The fallbacks, in the order layouts/fonts.yaml gives them; the colour
+    # emoji (a bitmap font, for cards) hidden from the PDFs.
+    families = [line.strip()[8:-9] for line in conf.splitlines() if "<string>" in line]
+    assert families[:3] == ["IBM Plex Sans", "Noto Sans Arabic", "Noto Sans Hebrew"]
+    assert families[-1] == "Noto Emoji"
+    assert "NotoColorEmoji" in conf.split("<rejectfont>")[1]
     from printshop.dossier import Dossiers
 
     Dossiers(project)
-    assert os.environ["FONTCONFIG_FILE"] == str(fontconfig_file(project.fonts_dir))
+    assert os.environ["FONTCONFIG_FILE"] == str(path)

@@ -1,0 +1,102 @@
+"""The bundled fonts' jobs (``layouts/fonts.yaml``), for both renderers.
+
+One list of fallbacks per weight serves the cards (Pillow, through
+`text.FontChain`) and the PDFs (WeasyPrint, through the fontconfig file
+`resources.fontconfig_file` writes): a character the CSS font or the card
+role's font lacks comes from the first font of the list that has it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import ConfigError
+
+FONTS_FILE = "fonts.yaml"
+Weight = Literal["regular", "bold"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(_Strict):
+    file: str
+    fallbacks: Weight = "regular"
+
+
+class FontPlan(_Strict):
+    roles: dict[str, Role]
+    fallbacks: dict[Weight, list[str]]
+    colour_emoji: str | None = None
+
+
+@functools.cache
+def family_name(path: str) -> str:
+    """A font file's family as fontconfig names it (the typographic family if any)."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, lazy=True) as font:
+        names = font["name"]
+        return str(names.getDebugName(16) or names.getDebugName(1))
+
+
+@dataclass(frozen=True)
+class Fonts:
+    """The font plan with its files found: chains for card roles, families for PDFs."""
+
+    fonts_dir: Path
+    plan: FontPlan
+
+    def path(self, name: str) -> str:
+        return str(self.fonts_dir / name)
+
+    @property
+    def colour_emoji(self) -> str | None:
+        return self.path(self.plan.colour_emoji) if self.plan.colour_emoji else None
+
+    def chain(self, role: str):
+        """The card font of ``role`` with its fallbacks (and the colour emoji font)."""
+        from .text import FontChain
+
+        spec = self.plan.roles[role]
+        first = self.path(spec.file)
+        rest = [self.path(f) for f in self.plan.fallbacks.get(spec.fallbacks, [])]
+        return FontChain((first, *(p for p in rest if p != first)), self.colour_emoji)
+
+    def fallback_families(self) -> list[str]:
+        """The families PDFs fall back on, in order (fontconfig picks the weight)."""
+        seen: dict[str, None] = {}
+        for weight in ("regular", "bold"):
+            for name in self.plan.fallbacks.get(weight, []):
+                seen.setdefault(family_name(self.path(name)))
+        return list(seen)
+
+    def hidden(self) -> list[Path]:
+        """Font files fontconfig must not see (the bitmap colour emoji)."""
+        return [self.fonts_dir / self.plan.colour_emoji] if self.plan.colour_emoji else []
+
+
+def load_fonts(layouts_dir: Path, fonts_dir: Path) -> Fonts:
+    """Read ``layouts/fonts.yaml`` and check that every file it names is bundled."""
+    path = layouts_dir / FONTS_FILE
+    try:
+        plan = FontPlan.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except OSError as error:
+        raise ConfigError(f"cannot read the font plan {path}: {error.strerror}") from error
+    except (yaml.YAMLError, ValidationError) as error:
+        raise ConfigError(f"{path}: {error}") from error
+    named = [r.file for r in plan.roles.values()]
+    named += [f for files in plan.fallbacks.values() for f in files]
+    named += [plan.colour_emoji] if plan.colour_emoji else []
+    missing = sorted({f for f in named if not (fonts_dir / f).is_file()})
+    if missing:
+        raise ConfigError(f"{path}: font file{'s' if len(missing) > 1 else ''} missing from "
+                          f"{fonts_dir}: {', '.join(missing)}")
+    return Fonts(fonts_dir, plan)
