@@ -60,7 +60,8 @@ def make_dossier(renderer, item: Loaded, bestiary: Bestiary, folder: Path) -> li
 def make_cards(renderer, item: Loaded, names: Sequence[str], fmt: str, scale: int,
                folder: Path) -> list[Path]:
     """Draw one entry's cards, its alt text and meta snippet, and write them."""
-    from .cards import alt_text, encode, meta_snippet
+    from .cards import alt_text, encode
+    from .share import meta_snippet
 
     config = renderer.config
     alt = alt_text(item, config)

@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -117,10 +118,54 @@ class CustomPreset(_Strict):
 
 
 class CardSettings(_Strict):
-    base_url: str = Field(
-        default="", description="Prefix of og:image URLs in the meta snippets (e.g. https://...)."
-    )
     presets: dict[str, CustomPreset] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_base_url(cls, data):
+        if isinstance(data, dict) and "base_url" in data:
+            raise ValueError("base_url is no longer read: use [site] url instead "
+                             "(e.g. url = \"https://bestiary.example/\", with cards = \"cards/\")")
+        return data
+
+
+def _folder_url(value: str) -> str:
+    """A path (or URL) that file names are appended to: it ends with '/'."""
+    return value if value.endswith("/") else value + "/"
+
+
+def _site_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"must be an absolute http(s) URL like 'https://bestiary.example/', got {value!r}")
+    return _folder_url(value)
+
+
+def _page_template(value: str) -> str:
+    try:
+        value.format(slug="x")
+    except (KeyError, IndexError, ValueError) as error:
+        raise ValueError(f"must be a URL template with {{slug}} only, like "
+                         f"'roles/{{slug}}.html', got {value!r} ({error})") from None
+    return value
+
+
+class SiteSettings(_Strict):
+    """Where the outputs are published: the meta snippets' absolute URLs."""
+
+    url: Annotated[str, AfterValidator(_site_url)] | None = Field(
+        default=None,
+        description="Base URL the outputs are published under (https://...); "
+        "without it og:image is relative and og:url is left out.")
+    cards: Annotated[str, AfterValidator(_folder_url)] = Field(
+        default="cards/", description="Path below url where the share cards sit.")
+    dossiers: Annotated[str, AfterValidator(_folder_url)] = Field(
+        default="dossiers/", description="Path below url where the dossier PDFs sit.")
+    page: Annotated[str, AfterValidator(_page_template)] | None = Field(
+        default=None,
+        description="Template of a record's own web page below url, e.g. 'roles/{slug}.html'; "
+        "by default og:url is the dossier PDF's URL.")
 
 
 class BookSettings(_Strict):
@@ -142,6 +187,7 @@ class Config(_Strict):
     folders: Folders = Folders()
     cards: CardSettings = CardSettings()
     book: BookSettings = BookSettings()
+    site: SiteSettings = SiteSettings()
 
     def band_for(self, percent: int) -> Band:
         """The flight-risk band a percentage falls in."""

@@ -242,7 +242,8 @@ class Studio:
     def _render_ok(self, result: Preview, item: Loaded, bestiary: Bestiary) -> None:
         import pypdfium2 as pdfium
 
-        from .cards import alt_text, encode, meta_snippet
+        from .cards import alt_text, encode
+        from .share import meta_snippet
         from .model import salary_figure
 
         dossiers, cards = self._renderers()
