@@ -130,11 +130,35 @@ def _widths(drawn: dict[int, tuple[int, str]]):
     return pikepdf.Array([pikepdf.Array(r) if isinstance(r, list) else r for r in runs])
 
 
+#: What a glyph maps to when it is part of a cluster another glyph of the cluster
+#: maps (Devanagari's i-sign drawn before its consonant, a split vowel of Tamil):
+#: U+2060 WORD JOINER, invisible and default-ignorable. Mapped to nothing, as
+#: WeasyPrint leaves it, PDFium reads the glyph's number as a character (U+025F
+#: inside a Hindi word) and poppler a space. PDF/UA wants every code mapped.
+CLUSTER_TAIL = "\u2060"
+
+
+def glyph_text(text: str) -> str:
+    """The /ToUnicode text of a drawn glyph (see CLUSTER_TAIL)."""
+    return text or CLUSTER_TAIL
+
+
+def fill_unicode_maps(document, pdf) -> None:
+    """A WeasyPrint finisher: glyphs its /ToUnicode maps map to nothing get
+    CLUSTER_TAIL instead."""
+    empty = b"<>"
+    tail = b"<%s>" % glyph_text("").encode("utf-16-be").hex().encode()
+    for obj in pdf.objects:
+        lines = getattr(obj, "stream", None)
+        if isinstance(lines, list) and b"begincmap" in lines:
+            obj.stream = [line[:-2] + tail if isinstance(line, bytes) and line.endswith(b" " + empty)
+                          else line for line in lines]
+
+
 def _unicode_map(drawn: dict[int, tuple[int, str]]) -> bytes:
-    """A /ToUnicode CMap of the glyphs drawn (in WeasyPrint's form: bfchar lines; a
-    glyph that is part of a cluster mapped by another maps to nothing, but is
-    mapped: PDF/UA wants every code drawn in the map)."""
-    pairs = [b"<%04x> <%s>" % (glyph, text.encode("utf-16-be").hex().encode())
+    """A /ToUnicode CMap of the glyphs drawn (in WeasyPrint's form: bfchar lines;
+    every code drawn is mapped, as PDF/UA wants: see CLUSTER_TAIL)."""
+    pairs = [b"<%04x> <%s>" % (glyph, glyph_text(text).encode("utf-16-be").hex().encode())
              for glyph, (_width, text) in sorted(drawn.items())]
     blocks = b"".join(b"%d beginbfchar\n%s\nendbfchar\n" % (len(pairs[i:i + 100]),
                                                               b"\n".join(pairs[i:i + 100]))

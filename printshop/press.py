@@ -79,9 +79,10 @@ def emoji_spans(html: str) -> str:
             return match.group()
         out, pos = [], 0
         for start, end in spans:
-            # Pango loses a keycap's ligature over the selector (1 U+FE0F U+20E3 prints
-            # as "1" and an empty key); the span asks for the emoji font anyway.
-            emoji = text[start:end].replace("\ufe0f\u20e3", "\u20e3")
+            # Without the emoji selector U+FE0F: Pango loses the font's ligature over
+            # it (a keycap prints as "1" and an empty key, a rainbow flag maps to no
+            # text). The span asks for the emoji presentation already.
+            emoji = text[start:end].replace("\ufe0f", "")
             out += [text[pos:start], '<span class="emoji">', emoji, "</span>"]
             pos = end
         return ">" + "".join(out) + text[pos:] + "<"
@@ -150,7 +151,10 @@ def write_pdf(document, variant: str, finishers: Sequence[Callable] = (),
     parallel book: the joined book is finished as a whole). ``finishers`` are
     WeasyPrint finishers, run in order.
     """
+    from .pdffonts import fill_unicode_maps
+
     one_annotation_per_link(document)
+    finishers = (fill_unicode_maps, *finishers)
     if describe is not None:
         finishers = (*finishers, _describe_links(describe))
 

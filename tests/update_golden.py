@@ -36,6 +36,13 @@ def main() -> None:
         path = golden / f"card-{preset}.png"
         cards.render(bestiary.loaded[SEED], preset).image.save(path, optimize=True)
         print("wrote", path)
+    from test_cards import loaded
+    from test_scripts import SCRIPTS, entry
+
+    for name in SCRIPTS:  # an og card per writing system (tests/data/scripts.yaml)
+        path = golden / f"card-og-{name}.png"
+        cards.render(loaded(entry(name), name), "og").image.save(path, optimize=True)
+        print("wrote", path)
 
 
 if __name__ == "__main__":
