@@ -26,6 +26,7 @@ from .config import Project
 from .errors import PrintshopError, RenderError
 from .load import Bestiary, Loaded, Problem, load_bestiary
 from .output import target, write_atomic
+from .share import say_if_relative
 
 LOGGER = logging.getLogger("printshop")
 STAGES = ("dossiers", "cards", "book")
@@ -186,6 +187,8 @@ def cards(project: Project, selectors: Sequence[str] = (), presets: Sequence[str
     renderer = Cards(project)
     names = _preset_names(renderer, presets)
     folder = (output or project.output_dir) / "cards"
+    if bestiary.valid:
+        say_if_relative(project.config)
     _each(outcome, bestiary.valid,
           lambda item: make_cards(renderer, item, names, fmt, scale, folder))
     return outcome
@@ -534,6 +537,8 @@ def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = S
         _remove_own_temporaries(folder)
         manifest = Manifest(folder)
         card_names = _card_presets(project) if "cards" in only else []
+        if card_names:
+            say_if_relative(project.config)
         tasks, fresh = plan(project, bestiary, only, force, manifest, card_names, options)
         for stage, count in fresh.items():
             report.stages[stage].fresh = count

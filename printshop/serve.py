@@ -277,6 +277,9 @@ class Studio:
             listener.put(what)
 
     def start(self) -> None:
+        from .share import say_if_relative
+
+        say_if_relative(self.project.config)
         self.scan()
         self.refresh(everything=False)
         threading.Thread(target=self.watch, name="printshop-watch", daemon=True).start()

@@ -8,7 +8,6 @@ is data.
 
 from __future__ import annotations
 
-import functools
 import html
 import logging
 from pathlib import PurePosixPath
@@ -52,8 +51,7 @@ def meta_snippet(item: Loaded, config: Config, image_name: str, size: tuple[int,
         else:
             page = urljoin(site.url, site.dossiers) + quote(f"{item.slug}.pdf")
     else:
-        _say_relative()
-        image, page = name, None
+        image, page = name, None  # the build says so once: say_if_relative
     description = shorten(entry.flight_risk.diagnosis)
     tags: list[tuple[str, str, str]] = [
         ("property", "og:type", "article"),
@@ -106,7 +104,9 @@ def og_locale(language: str) -> str | None:
     return parts[0].lower()
 
 
-@functools.cache
-def _say_relative() -> None:
-    """The warning about relative URLs, once per process (``cache_clear()`` to say it again)."""
-    LOGGER.warning(RELATIVE_WARNING)
+def say_if_relative(config) -> None:
+    """Warn that the meta snippets' URLs are relative when there is no ``[site] url``.
+    Said by the command (once per run), not by each snippet: a build draws cards in
+    several processes."""
+    if config.site.url is None:
+        LOGGER.warning(RELATIVE_WARNING)

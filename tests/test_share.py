@@ -83,14 +83,6 @@ def printshop_warnings():
         logger.removeHandler(handler)
 
 
-@pytest.fixture
-def fresh_warning():
-    """The no-[site]-url warning not yet given in this process."""
-    share._say_relative.cache_clear()
-    yield
-    share._say_relative.cache_clear()
-
-
 def test_snippet_read_by_an_open_graph_parser(bestiary):
     item = bestiary.loaded[SEED]
     snippet = meta_snippet(item, config(url=SITE), f"{SEED}-og.png", (1200, 630), ALT)
@@ -154,12 +146,14 @@ def test_page_template_paths_and_quoted_file_name():
     assert og["og:image:type"] == "image/jpeg"
 
 
-def test_without_site_url_relative_and_warned_once(bestiary, fresh_warning):
+def test_without_site_url_relative_and_warned_once(bestiary):
     item = bestiary.loaded[SEED]
     with printshop_warnings() as warnings:
         snippets = [meta_snippet(item, config(), f"{SEED}-{preset}.png", (1200, 630), ALT)
                     for preset in ("og", "square", "story")]
-    assert warnings == [RELATIVE_WARNING]
+        share.say_if_relative(config())
+        share.say_if_relative(config(url=SITE))
+    assert warnings == [RELATIVE_WARNING]  # said by the command, not per snippet
     assert "[site] url" in RELATIVE_WARNING
     og = opengraph(snippets[0])
     assert og["og:image"] == f"{SEED}-og.png"
@@ -196,7 +190,7 @@ def test_site_page_template_checked(tmp_path):
     assert "site.page: must be a URL template with {slug} only" in error.value.message
 
 
-def test_cards_command_writes_absolute_meta(scratch, fresh_warning):
+def test_cards_command_writes_absolute_meta(scratch):
     config_file = scratch.root / "printshop.toml"
     config_file.write_text(config_file.read_text()
                            + f'\n[site]\nurl = "{SITE}"\npage = "roles/{{slug}}.html"\n')
@@ -219,7 +213,7 @@ def test_cards_command_writes_absolute_meta(scratch, fresh_warning):
     assert twitter(snippet)["twitter:image"] == og["og:image"]
 
 
-def test_cards_command_without_site_warns_once(scratch, fresh_warning):
+def test_cards_command_without_site_warns_once(scratch):
     scratch.write("one-role", seed_data())
     scratch.write("two-role", seed_data())
     out = scratch.root / "out"
@@ -229,3 +223,14 @@ def test_cards_command_without_site_warns_once(scratch, fresh_warning):
     assert result.output.count("no [site] url") == 1
     og = opengraph((out / "cards" / "two-role.meta.html").read_text(encoding="utf-8"))
     assert og["og:image"] == "two-role-og.png" and "og:url" not in og
+
+
+def test_build_in_two_processes_warns_once(scratch):
+    """The build draws cards in worker processes; the warning comes from the
+    command, once, not from each worker."""
+    for slug in ("one-role", "two-role", "three-role"):
+        scratch.write(slug, seed_data())
+    result = CliRunner().invoke(main, ["--project", str(scratch.root), "build", "--only",
+                                       "cards", "--jobs", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("no [site] url") == 1
