@@ -12,7 +12,9 @@ parallel book writes page numbers over placeholders that way (`write_numbers`).
 
 from __future__ import annotations
 
+import io
 import re
+import unicodedata
 from typing import Callable
 
 from .errors import RenderError
@@ -32,7 +34,7 @@ def used_glyphs(document) -> dict[str, list]:
         name = font.name.decode() if isinstance(font.name, bytes) else str(font.name)
         drawn = used.setdefault(name.lstrip("/"), {})
         stand_ins = {glyph: code for code, glyph in getattr(font, "missing", {}).items()}
-        for glyph, text in font.to_unicode.items():
+        for glyph, text in glyph_texts(font).items():
             drawn[glyph] = (font.widths.get(glyph, 0), text, stand_ins.get(glyph, 0))
     return {name: [[glyph, *drawn[glyph]] for glyph in sorted(drawn)]
             for name, drawn in sorted(used.items())}
@@ -143,16 +145,74 @@ def glyph_text(text: str) -> str:
     return text or CLUSTER_TAIL
 
 
+def glyph_texts(font) -> dict[int, str]:
+    """The /ToUnicode text of each glyph WeasyPrint drew with ``font`` (a WeasyPrint
+    font): its own, except CLUSTER_TAIL for a glyph with none, and the glyph's own
+    character for a mirrored glyph. Right-to-left text draws "(" with the glyph of
+    ")"; WeasyPrint keeps the first text a glyph was drawn for, so after one Arabic
+    "(...)" every ")" of the font read as "(". A mirrored glyph maps to the
+    character it is the glyph of."""
+    mirrored = None
+    out = {}
+    for glyph, text in font.to_unicode.items():
+        if len(text) == 1 and unicodedata.mirrored(text):
+            mirrored = _mirrored_glyphs(font) if mirrored is None else mirrored
+            text = mirrored.get(glyph, text)
+        out[glyph] = glyph_text(text)
+    return out
+
+
+def _mirrored_glyphs(font) -> dict[int, str]:
+    """Glyph -> character, for the font's mirrored characters (its cmap, read once
+    per font file and process)."""
+    from weasyprint.text.ffi import ffi, harfbuzz
+
+    name = font.name if isinstance(font.name, bytes) else str(font.name).encode()
+    blob = harfbuzz.hb_face_reference_blob(font.hb_face)
+    try:
+        length = ffi.new("unsigned int *")
+        data = harfbuzz.hb_blob_get_data(blob, length)
+        key = (name.split(b"+", 1)[-1], length[0], font.index)
+        if key not in _MIRRORED:
+            _MIRRORED[key] = _mirrored_cmap(bytes(ffi.buffer(data, length[0])), font.index)
+    finally:
+        harfbuzz.hb_blob_destroy(blob)
+    return _MIRRORED[key]
+
+
+_MIRRORED: dict[tuple, dict[int, str]] = {}
+
+
+def _mirrored_cmap(data: bytes, index: int) -> dict[int, str]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(io.BytesIO(data), fontNumber=index, lazy=True) as font:
+        order = font.getGlyphOrder()
+        ids = {name: i for i, name in enumerate(order)}
+        return {ids[name]: chr(code) for code, name in font.getBestCmap().items()
+                if unicodedata.mirrored(chr(code)) and name in ids}
+
+
 def fill_unicode_maps(document, pdf) -> None:
-    """A WeasyPrint finisher: glyphs its /ToUnicode maps map to nothing get
-    CLUSTER_TAIL instead."""
-    empty = b"<>"
-    tail = b"<%s>" % glyph_text("").encode("utf-16-be").hex().encode()
+    """A WeasyPrint finisher: each font's /ToUnicode map made of `glyph_texts`."""
+    fonts = {font.name: font for font in getattr(document, "fonts", {}).values()}
     for obj in pdf.objects:
-        lines = getattr(obj, "stream", None)
-        if isinstance(lines, list) and b"begincmap" in lines:
-            obj.stream = [line[:-2] + tail if isinstance(line, bytes) and line.endswith(b" " + empty)
-                          else line for line in lines]
+        if not isinstance(obj, dict) or "ToUnicode" not in obj or obj.get("BaseFont") not in fonts:
+            continue
+        texts = glyph_texts(fonts[obj["BaseFont"]])
+        stream = pdf.objects[int(obj["ToUnicode"].split()[0])]
+        stream.stream = [_mapped(line, texts) for line in stream.stream]
+
+
+def _mapped(line, texts: dict[int, str]):
+    """One bfchar line of WeasyPrint's /ToUnicode with the glyph's text from ``texts``."""
+    if not (isinstance(line, bytes) and line.startswith(b"<") and line.endswith(b">")
+            and b"> <" in line):
+        return line
+    glyph = int(line[1:line.index(b">")], 16)
+    if glyph not in texts:
+        return line
+    return b"<%04x> <%s>" % (glyph, texts[glyph].encode("utf-16-be").hex().encode())
 
 
 def _unicode_map(drawn: dict[int, tuple[int, str]]) -> bytes:

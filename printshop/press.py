@@ -17,7 +17,7 @@ import jinja2
 from . import PDF_VARIANTS
 from .config import Project
 from .gauge import svg_points
-from .scripts import emoji_clusters, is_rtl
+from .scripts import cap_marks, emoji_clusters, is_rtl
 from .errors import ConfigError
 from .resources import (check_font_faces, check_harfbuzz_subset, make_fetcher,
                         use_only_bundled_fonts)
@@ -43,8 +43,9 @@ BREAK_EVERY = 16
 
 def printed(value):
     """Every value a layout prints, as it may be printed: no control characters or
-    Unicode line separators (see _UNPRINTED), and a break opportunity (a zero-width
-    space) every BREAK_EVERY letters of an absurdly long word."""
+    Unicode line separators (see _UNPRINTED), a break opportunity (a zero-width
+    space) every BREAK_EVERY letters of an absurdly long word, and no more stacked
+    marks than the cards print (`scripts.cap_marks`)."""
     if not isinstance(value, str):
         return value
     cleaned = value
@@ -54,7 +55,8 @@ def printed(value):
         cleaned = _UNBROKEN.sub(lambda m: "\u200b".join(
             m.group()[i:i + BREAK_EVERY] for i in range(0, len(m.group()), BREAK_EVERY)),
             cleaned)
-    if cleaned is value:
+    cleaned = cap_marks(cleaned)
+    if cleaned is value or cleaned == value:
         return value
     return jinja2.utils.markupsafe.Markup(cleaned) if isinstance(
         value, jinja2.utils.markupsafe.Markup) else cleaned

@@ -31,6 +31,11 @@ _EMOJI = regex.compile(
 )
 _GRAPHEME = regex.compile(r"\X")
 
+#: Stacking marks (combining class other than 0) kept in a row: "Zalgo" text,
+#: or Thai with twenty tone marks on one letter, would climb off the page.
+MAX_MARKS = 3
+_MARK_RUN = regex.compile(r"\p{M}{%d,}" % (MAX_MARKS + 1))
+
 
 def direction(text: str) -> str | None:
     """'rtl' or 'ltr' from the first strong character, as HTML's ``dir=auto``; None
@@ -40,6 +45,25 @@ def direction(text: str) -> str | None:
         if found:
             return found
     return None
+
+
+def cap_marks(text: str) -> str:
+    """``text`` with at most MAX_MARKS stacking marks in any run of marks (the rest
+    dropped): the one rule for cards and PDFs."""
+    if text.isascii() or not _MARK_RUN.search(text):
+        return text
+
+    def cut(match) -> str:
+        kept, stacked = [], 0
+        for ch in match.group():
+            if unicodedata.combining(ch):
+                stacked += 1
+                if stacked > MAX_MARKS:
+                    continue
+            kept.append(ch)
+        return "".join(kept)
+
+    return _MARK_RUN.sub(cut, text)
 
 
 def is_rtl(text: str) -> bool:

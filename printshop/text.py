@@ -22,7 +22,7 @@ import regex
 from PIL import Image, ImageDraw, ImageFont, features
 
 from .errors import RenderError
-from .scripts import is_emoji, is_rtl, levels, visual_order
+from .scripts import cap_marks, is_emoji, is_rtl, levels, visual_order
 
 ELLIPSIS = "…"
 _GRAPHEME = regex.compile(r"\X")
@@ -30,7 +30,6 @@ _GRAPHEME = regex.compile(r"\X")
 _TOKEN = regex.compile(r"\S+?(?:[-–—/](?=\S)|\s+|$)")
 _JOINERS = {0x200D, 0xFE0E, 0xFE0F}  # ZWJ and variation selectors: a font may lack them
 _IGNORABLE = _JOINERS | {0x20E3}  # ... and the keycap mark, outside emoji
-MAX_MARKS = 3  # combining marks kept per cluster ("Zalgo" text would leave any box)
 
 LAYOUT = ImageFont.Layout.RAQM
 
@@ -122,19 +121,10 @@ def clean(text: str) -> str:
     """Text as a card prints it: no control characters, at most a few marks per letter."""
     out = []
     for cluster in _GRAPHEME.findall(" ".join(text.split())):
-        if all(unicodedata.category(ch) == "Cc" for ch in cluster):
-            continue
-        kept, marks = [], 0
-        for ch in cluster:
-            if unicodedata.category(ch) == "Cc":
-                continue
-            if unicodedata.combining(ch):
-                marks += 1
-                if marks > MAX_MARKS:
-                    continue
-            kept.append(ch)
-        out.append("".join(kept))
-    return "".join(out)
+        kept = "".join(ch for ch in cluster if unicodedata.category(ch) != "Cc")
+        if kept:
+            out.append(kept)
+    return cap_marks("".join(out))
 
 
 def warn_uncovered(display: str, clusters, logger) -> None:

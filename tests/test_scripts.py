@@ -221,3 +221,17 @@ def test_uncovered_script_still_warns(cards, caplog):
     card = cards.render(loaded(data, "scribe"), "og")
     assert card.missing == ["𓀀"]
     assert sum("no bundled font has" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_parentheses_read_right_after_right_to_left_text(renderer, bestiary):
+    """Right-to-left text draws "(" with the glyph of ")": the PDF's text map must
+    not then read every ")" of the font as "(" (WeasyPrint keeps a glyph's first text)."""
+    data = entry("arabic")
+    data["aliases"] = ["(مهندس) البيانات", "Plain (alias) here"]
+    pdf = write_pdf(renderer.render(loaded(data, "parens"), bestiary), renderer.variant)
+    document = pdfium.PdfDocument(pdf)
+    try:
+        text = document[0].get_textpage().get_text_range()
+    finally:
+        document.close()
+    assert "Plain (alias) here" in text
