@@ -205,12 +205,18 @@ def fill_unicode_maps(document, pdf) -> None:
 
 
 def _mapped(line, texts: dict[int, str]):
-    """One bfchar line of WeasyPrint's /ToUnicode with the glyph's text from ``texts``."""
+    """One bfchar line of WeasyPrint's /ToUnicode, with the glyph's text from ``texts``
+    where WeasyPrint's is empty or a mirrored character. Other lines stay as they are:
+    a map WeasyPrint made from the whole font's cmap (the parallel book's parts keep
+    whole fonts, shared by digest) must stay the same in every part."""
     if not (isinstance(line, bytes) and line.startswith(b"<") and line.endswith(b">")
             and b"> <" in line):
         return line
-    glyph = int(line[1:line.index(b">")], 16)
-    if glyph not in texts:
+    glyph_hex, text_hex = line[1:-1].split(b"> <")
+    glyph = int(glyph_hex, 16)
+    text = bytes.fromhex(text_hex.decode()).decode("utf-16-be")
+    if glyph not in texts or texts[glyph] == text or not (
+            text == "" or len(text) == 1 and unicodedata.mirrored(text)):
         return line
     return b"<%04x> <%s>" % (glyph, texts[glyph].encode("utf-16-be").hex().encode())
 
