@@ -79,7 +79,7 @@ class Fonts:
         return list(seen)
 
     def hidden(self) -> list[Path]:
-        """Font files fontconfig must not see (the bitmap colour emoji)."""
+        """Font files fontconfig must not see (the colour emoji, for cards only)."""
         return [self.fonts_dir / self.plan.colour_emoji] if self.plan.colour_emoji else []
 
 
@@ -99,4 +99,10 @@ def load_fonts(layouts_dir: Path, fonts_dir: Path) -> Fonts:
     if missing:
         raise ConfigError(f"{path}: font file{'s' if len(missing) > 1 else ''} missing from "
                           f"{fonts_dir}: {', '.join(missing)}")
+    if plan.colour_emoji:
+        from .text import is_colour
+
+        if not is_colour(str(fonts_dir / plan.colour_emoji)):
+            raise ConfigError(f"{path}: colour_emoji: {plan.colour_emoji} has no COLR "
+                              "table; name a COLR colour font (Pillow draws it at any size)")
     return Fonts(fonts_dir, plan)

@@ -6,7 +6,7 @@ Pillow draws one font in one direction at a time; a title may need four
 covers at one bidi level, puts the runs in visual order, and measures and
 draws them on a shared baseline (raqm shapes each run: Arabic joins,
 Devanagari conjuncts, emoji sequences become one glyph). Emoji come from a
-colour bitmap font, drawn at its one size and scaled. `fit` wraps text into a
+colour (COLR) font, drawn in its own colours. `fit` wraps text into a
 box, shrinking to a minimum size and then ending with an ellipsis, so text
 never leaves its box.
 """
@@ -56,15 +56,13 @@ def coverage(path: str) -> frozenset[int]:
 
 
 @functools.cache
-def bitmap_size(path: str) -> int | None:
-    """The pixel size of a bitmap-only (colour emoji) font's one strike; None for
-    outline fonts, which draw at any size."""
+def is_colour(path: str) -> bool:
+    """Whether a font draws in its own colours (COLR layers): drawn with Pillow's
+    ``embedded_color``."""
     from fontTools.ttLib import TTFont
 
     with TTFont(path, lazy=True) as font:
-        if "CBLC" in font and "glyf" not in font and "CFF " not in font:
-            return max(s.bitmapSizeTable.ppemY for s in font["CBLC"].strikes)
-    return None
+        return "COLR" in font
 
 
 @functools.cache
@@ -80,41 +78,13 @@ def _direction(rtl: bool) -> str:
 @functools.lru_cache(maxsize=65536)
 def run_length(path: str, text: str, size: int, rtl: bool) -> float:
     """The advance of one run of one font at ``size`` pixels."""
-    strike = bitmap_size(path)
-    length = load_font(path, strike or size).getlength(text, direction=_direction(rtl))
-    return length * size / strike if strike else length
+    return load_font(path, size).getlength(text, direction=_direction(rtl))
 
 
 @functools.lru_cache(maxsize=8192)
-def run_box(path: str, text: str, size: int, rtl: bool) -> tuple[float, float, float, float]:
+def run_box(path: str, text: str, size: int, rtl: bool) -> tuple[int, int, int, int]:
     """The ink box of one run, relative to its baseline's start."""
-    strike = bitmap_size(path)
-    box = load_font(path, strike or size).getbbox(text, anchor="ls", direction=_direction(rtl))
-    k = size / strike if strike else 1
-    return tuple(v * k for v in box)  # type: ignore[return-value]
-
-
-def run_metrics(path: str, size: int) -> tuple[float, float]:
-    strike = bitmap_size(path)
-    ascent, descent = load_font(path, strike or size).getmetrics()
-    k = size / strike if strike else 1
-    return ascent * k, descent * k
-
-
-@functools.lru_cache(maxsize=512)
-def _bitmap_run(path: str, text: str, size: int, rtl: bool):
-    """A colour (bitmap) run drawn at the font's own size, scaled to ``size``: the
-    image and its offset from the baseline's start."""
-    strike = bitmap_size(path)
-    font = load_font(path, strike)
-    left, top, right, bottom = font.getbbox(text, anchor="ls", direction=_direction(rtl))
-    layer = Image.new("RGBA", (max(1, right - left), max(1, bottom - top)))
-    ImageDraw.Draw(layer).text((-left, -top), text, font=font, anchor="ls",
-                               embedded_color=True, direction=_direction(rtl))
-    k = size / strike
-    scaled = layer.resize((max(1, round(layer.width * k)), max(1, round(layer.height * k))),
-                          Image.Resampling.LANCZOS)
-    return scaled, left * k, top * k
+    return load_font(path, size).getbbox(text, anchor="ls", direction=_direction(rtl))
 
 
 def clean(text: str) -> str:
@@ -191,8 +161,8 @@ class FontChain:
     def metrics(self, size: int, text: str = "") -> tuple[int, int]:
         """Ascent and descent: the largest of the fonts ``text`` uses (and the primary)."""
         paths = {self.paths[0], *(r.path for r in self.runs(text, is_rtl(text)))}
-        pairs = [run_metrics(path, size) for path in paths]
-        return math.ceil(max(a for a, _ in pairs)), math.ceil(max(d for _, d in pairs))
+        pairs = [load_font(path, size).getmetrics() for path in paths]
+        return max(a for a, _ in pairs), max(d for _, d in pairs)
 
     def ink(self, text: str, size: int, x: float, y: float,
             rtl: bool = False) -> tuple[float, float, float, float]:
@@ -213,12 +183,8 @@ class FontChain:
         visual order."""
         pen = ImageDraw.Draw(image)
         for run in self.runs(text, rtl):
-            if bitmap_size(run.path):
-                layer, dx, dy = _bitmap_run(run.path, run.text, size, run.rtl)
-                image.paste(layer, (round(x + dx), round(y + dy)), layer)
-            else:
-                pen.text((x, y), run.text, font=load_font(run.path, size), fill=fill,
-                         anchor="ls", direction=_direction(run.rtl))
+            pen.text((x, y), run.text, font=load_font(run.path, size), fill=fill, anchor="ls",
+                     direction=_direction(run.rtl), embedded_color=is_colour(run.path))
             x += run_length(run.path, run.text, size, run.rtl)
 
 
@@ -228,11 +194,10 @@ def _runs(chain: FontChain, text: str, rtl: bool) -> tuple[Run, ...]:
     pieces: list[list] = []  # [path, level, text]
     for match in _GRAPHEME.finditer(text):
         cluster, level = match.group(), resolved[match.start()]
-        # A space joins the run before it (fewer runs, shaped together), unless that
-        # run is emoji: a bitmap font's space is as wide as an emoji.
+        # A space joins the run before it when that run's font has one (fewer runs,
+        # shaped together); the emoji font has none.
         if pieces and pieces[-1][1] == level and (
                 cluster.isspace() and ord(cluster[0]) in coverage(pieces[-1][0])
-                and not bitmap_size(pieces[-1][0])
                 or chain.font_for(cluster) == pieces[-1][0]):
             pieces[-1][2] += cluster
         else:

@@ -98,11 +98,11 @@ def test_only_bundled_fonts_are_visible_to_fontconfig(project):
     assert f"<dir>{project.fonts_dir.resolve()}</dir>" in conf
     assert conf.count("<dir>") == 1 and "<include" not in conf
     # The fallbacks, in the order layouts/fonts.yaml gives them; the colour
-    # emoji (a bitmap font, for cards) hidden from the PDFs.
+    # emoji (for cards) hidden from the PDFs.
     families = [line.strip()[8:-9] for line in conf.splitlines() if "<string>" in line]
     assert families[:3] == ["IBM Plex Sans", "Noto Sans Arabic", "Noto Sans Hebrew"]
     assert families[-1] == "Noto Emoji"
-    assert "NotoColorEmoji" in conf.split("<rejectfont>")[1]
+    assert "TwemojiMozilla" in conf.split("<rejectfont>")[1]
     from printshop.dossier import Dossiers
 
     Dossiers(project)

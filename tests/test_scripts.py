@@ -15,7 +15,7 @@ from test_cards import assert_fits, loaded
 
 from printshop.pdffonts import CLUSTER_TAIL, used_glyphs
 from printshop.press import write_pdf
-from printshop.text import FontChain, bitmap_size
+from printshop.text import FontChain
 
 SCRIPTS = yaml.safe_load((DATA / "scripts.yaml").read_text(encoding="utf-8"))
 SHAPED = {"arabic": "Arabic", "hebrew": "Hebrew", "devanagari": "Devanagari",
@@ -172,7 +172,7 @@ def test_rtl_title_is_right_aligned_in_the_dossier(dossiers):
 def test_emoji_sequences_are_one_colour_glyph_on_cards(cards, sequence):
     chain: FontChain = cards.chains["display"]
     runs = chain.runs(f"Chief {sequence} Officer")
-    emoji = [run for run in runs if bitmap_size(run.path)]
+    emoji = [run for run in runs if run.path == chain.emoji]
     assert [run.text for run in emoji] == [sequence]
     # One glyph: as wide as a single emoji, not the sum of its parts.
     single = chain.width("😀", 100)
@@ -235,3 +235,20 @@ def test_parentheses_read_right_after_right_to_left_text(renderer, bestiary):
     finally:
         document.close()
     assert "Plain (alias) here" in text
+
+
+def test_colour_emoji_font_must_be_colr(project, tmp_path):
+    """A colour emoji font Pillow cannot draw at any size is refused with the fix."""
+    from printshop.errors import ConfigError
+    from printshop.fonts import load_fonts
+
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    plan = (project.layouts_dir / "fonts.yaml").read_text(encoding="utf-8")
+    (layouts / "fonts.yaml").write_text(plan.replace(
+        "colour_emoji: twemoji/TwemojiMozilla-printshop.ttf",
+        "colour_emoji: noto-emoji/NotoEmoji-Regular.ttf"), encoding="utf-8")
+    assert load_fonts(project.layouts_dir, project.fonts_dir).colour_emoji.endswith(".ttf")
+    with pytest.raises(ConfigError, match="colour_emoji: noto-emoji/NotoEmoji-Regular.ttf has "
+                                          "no COLR table"):
+        load_fonts(layouts, project.fonts_dir)
