@@ -125,6 +125,8 @@ class Dossiers:
             from .resources import font_files
             from .text import FontChain
 
-            self._chain = FontChain(tuple(str(p) for p in font_files(self.project.fonts_dir)))
+            hidden = set(self.press.fonts.hidden())  # fonts fontconfig never sees
+            self._chain = FontChain(tuple(str(p) for p in font_files(self.project.fonts_dir)
+                                          if p not in hidden))
         warn_uncovered(item.display, self._chain.uncovered(" ".join(_texts(item.entry))),
                        LOGGER)

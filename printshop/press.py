@@ -56,7 +56,7 @@ def printed(value):
             m.group()[i:i + BREAK_EVERY] for i in range(0, len(m.group()), BREAK_EVERY)),
             cleaned)
     cleaned = cap_marks(cleaned)
-    if cleaned is value or cleaned == value:
+    if cleaned is value:
         return value
     return jinja2.utils.markupsafe.Markup(cleaned) if isinstance(
         value, jinja2.utils.markupsafe.Markup) else cleaned
