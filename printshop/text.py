@@ -178,14 +178,35 @@ class FontChain:
         return (left, top, right, bottom) if right > left else (x, y, x, y)
 
     def draw(self, image: Image.Image, x: float, y: float, text: str, size: int,
-             fill, rtl: bool = False) -> None:
+             fill, rtl: bool = False) -> bool:
         """Draw ``text`` with its baseline starting at (x, y), left to right in
-        visual order."""
+        visual order. Returns whether any of it came from the colour (emoji) font."""
         pen = ImageDraw.Draw(image)
+        ink = None
+        coloured = False
         for run in self.runs(text, rtl):
-            pen.text((x, y), run.text, font=load_font(run.path, size), fill=fill, anchor="ls",
-                     direction=_direction(run.rtl), embedded_color=is_colour(run.path))
+            if is_colour(run.path):
+                coloured = True
+                pen.text((x, y), run.text, font=load_font(run.path, size), fill=fill,
+                         anchor="ls", direction=_direction(run.rtl), embedded_color=True)
+            else:
+                # What ImageDraw.text does for one line, with the glyph mask cached:
+                # the brand, the headings and the labels recur on every card.
+                ink = pen._getink(fill)[0] if ink is None else ink
+                fx, fy = math.modf(x)[0], math.modf(y)[0]
+                mask, (dx, dy) = run_mask(run.path, run.text, size, run.rtl, fx, fy)
+                pen.draw.draw_bitmap((int(x) + dx, int(y) + dy), mask, ink)
             x += run_length(run.path, run.text, size, run.rtl)
+        return coloured
+
+
+@functools.lru_cache(maxsize=2048)
+def run_mask(path: str, text: str, size: int, rtl: bool, fx: float, fy: float):
+    """The anti-aliased coverage mask of one run drawn from the fractional start
+    (fx, fy), and its offset from the integer start, exactly as ``ImageDraw.text``
+    renders it (``tests/test_cards.py`` holds the two to the same bytes)."""
+    return load_font(path, size).getmask2(text, "L", _direction(rtl), None, None, 0, "ls",
+                                          0, (fx, fy), stroke_filled=True)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -15,7 +15,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 from conftest import SEED  # noqa: E402
 from pdfview import render_page  # noqa: E402
 
-from printshop.cards import Cards  # noqa: E402
+from printshop.cards import Cards, encode  # noqa: E402
 from printshop.config import load_project  # noqa: E402
 from printshop.dossier import Dossiers  # noqa: E402
 from printshop.load import load_bestiary  # noqa: E402
@@ -34,14 +34,14 @@ def main() -> None:
     cards = Cards(project)
     for preset in ("og", "square", "portrait", "story"):
         path = golden / f"card-{preset}.png"
-        cards.render(bestiary.loaded[SEED], preset).image.save(path, optimize=True)
+        path.write_bytes(encode(cards.render(bestiary.loaded[SEED], preset), "png").data)
         print("wrote", path)
     from test_cards import loaded
     from test_scripts import SCRIPTS, entry
 
     for name in SCRIPTS:  # an og card per writing system (tests/data/scripts.yaml)
         path = golden / f"card-og-{name}.png"
-        cards.render(loaded(entry(name), name), "og").image.save(path, optimize=True)
+        path.write_bytes(encode(cards.render(loaded(entry(name), name), "og"), "png").data)
         print("wrote", path)
 
 
