@@ -8,6 +8,7 @@ upper half of an annulus: 0 % at the left (180 degrees), 100 % at the right.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -88,6 +89,20 @@ def _arc(centre: Point, radius: float, start: float, end: float) -> list[Point]:
     ]
 
 
+@functools.lru_cache(maxsize=64)
+def _outlines(width: float, limits: tuple[int, ...]) -> tuple[tuple[Point, ...], ...]:
+    """Each band's outline for a dial ``width`` wide: the same for every percentage,
+    so a batch computes them once per size."""
+    radius = width / 2 * 0.92
+    centre = (width / 2, radius + width * 0.04)
+    inner = radius * (1 - BAND_WIDTH)
+    outlines, low = [], 0
+    for high in limits:
+        outlines.append(tuple(_arc(centre, radius, low, high) + _arc(centre, inner, high, low)))
+        low = high
+    return tuple(outlines)
+
+
 def gauge_geometry(percent: int, bands: Sequence, label: str, width: float = 200.0) -> Gauge:
     """Lay out the gauge for ``percent``; ``bands`` have ``upto``, ``label`` and ``colour``."""
     radius = width / 2 * 0.92
@@ -96,12 +111,12 @@ def gauge_geometry(percent: int, bands: Sequence, label: str, width: float = 200
     arcs = []
     low = 0
     active = None
-    for band in bands:
+    outlines = _outlines(width, tuple(band.upto for band in bands))
+    for band, outline in zip(bands, outlines):
         high = band.upto
-        outline = _arc(centre, radius, low, high) + _arc(centre, inner, high, low)
         is_active = low <= percent <= high and active is None
         active = band if is_active else active
-        arcs.append(BandArc(low, high, band.label, band.colour, tuple(outline), is_active))
+        arcs.append(BandArc(low, high, band.label, band.colour, outline, is_active))
         low = high
     ticks = tuple(
         (_point(centre, inner * 0.97, angle_of(p)), _point(centre, radius * TICK_INNER, angle_of(p)))

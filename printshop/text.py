@@ -127,6 +127,9 @@ class FontChain:
     emoji: str | None = None
 
     def _covering(self, cluster: str) -> str | None:
+        return _covering(self, cluster)
+
+    def _covering_uncached(self, cluster: str) -> str | None:
         if is_emoji(cluster):
             needed = [ord(ch) for ch in cluster if ord(ch) not in _JOINERS]
             for path in ((self.emoji,) if self.emoji else ()) + self.paths:
@@ -207,6 +210,12 @@ def run_mask(path: str, text: str, size: int, rtl: bool, fx: float, fy: float):
     renders it (``tests/test_cards.py`` holds the two to the same bytes)."""
     return load_font(path, size).getmask2(text, "L", _direction(rtl), None, None, 0, "ls",
                                           0, (fx, fy), stroke_filled=True)
+
+
+@functools.lru_cache(maxsize=65536)
+def _covering(chain: FontChain, cluster: str) -> str | None:
+    """The first font of ``chain`` that has ``cluster`` (cached: cards repeat their letters)."""
+    return chain._covering_uncached(cluster)
 
 
 @functools.lru_cache(maxsize=8192)
