@@ -204,12 +204,16 @@ def _preset_names(renderer, presets: Sequence[str]) -> list[str]:
 
 
 def book(project: Project, output: Path | None = None, options=None, jobs: int | None = None,
-         single_pass: bool = False) -> Outcome:
+         single_pass: bool | None = None, path: str | None = None) -> Outcome:
     """Print every valid entry as one book PDF; invalid ones are left out, and said so.
 
-    Records are laid out in parallel and joined, unless ``single_pass``.
+    In one WeasyPrint pass, or with records laid out in parallel and joined: as
+    ``path`` says ("single" or "parallel"; ``single_pass`` True or False says the
+    same), else as the cost model of `printshop.bookpath` predicts faster (and
+    logs why).
     """
     from .book import Book, BookOptions, book_path
+    from .bookpath import choose
 
     bestiary = check(project)
     outcome = Outcome(problems=list(bestiary.problems))
@@ -217,31 +221,36 @@ def book(project: Project, output: Path | None = None, options=None, jobs: int |
         outcome.failures.append("no valid entries: the book was not printed")
         return outcome
     options = options or BookOptions(paper=project.config.print.paper)
-    path = book_path(project, output)
-    if single_pass:
+    target_path = book_path(project, output)
+    if path is None and single_pass is not None:
+        path = "single" if single_pass else "parallel"
+    chosen = choose(len(bestiary.valid), jobs, path)
+    LOGGER.info("%s", chosen.describe())
+    if not chosen.parallel:
         try:
-            outcome.written.extend(make_book(Book(project, options), bestiary, path))
+            outcome.written.extend(make_book(Book(project, options), bestiary, target_path))
         except PrintshopError as error:
             outcome.failures.append(f"book: {error.message}")
         return outcome
+    from .parallel import print_book
+
     out = output or project.output_dir
     common = fingerprint(project)
     in_book = sorted(item.slug for item in bestiary.valid)
     keys = {item.slug: part_key(common, item, bestiary, in_book, options)
             for item in bestiary.valid}
-    tasks = [_part_task(slug, key) for slug, key in keys.items()]
-    # Parts in worker processes; the joining here, once the workers are gone, so
-    # that the largest step does not share the machine's memory with them.
-    for result in _execute(project, bestiary, tasks, jobs, False, out, options):
-        for message in result.messages:
-            LOGGER.warning("%s", message)
-        if result.error:
-            outcome.failures.append(f"parts {result.task.slug}: {result.error}")
-    if outcome.failures:
-        return outcome
     try:
-        outcome.written.extend(make_stitched_book(Book(project, options), bestiary, out, path,
-                                                  keys))
+        # Made warm here, before the workers are forked from this process.
+        printer = Book(project, options)
+        _say_left_out(bestiary)
+        failures, laid_out, data = print_book(printer, bestiary, out, keys, chosen.workers,
+                                              lambda message: LOGGER.warning("%s", message))
+        outcome.failures.extend(failures)
+        if laid_out is not None:
+            write_atomic(target(target_path.parent, target_path.name), data)
+            LOGGER.info("wrote %s (%d pages, %d specimens)", target_path, laid_out.page_count,
+                        len(laid_out.records))
+            outcome.written.append(target_path)
     except PrintshopError as error:
         outcome.failures.append(f"book: {error.message}")
     return outcome
@@ -358,9 +367,15 @@ def fingerprint(project: Project) -> str:
 
 def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: bool,
          manifest: Manifest, card_names: Sequence[str],
-         book_options=None) -> tuple[list[Task], dict[str, int]]:
-    """The tasks to run, and how many outputs of each stage are already up to date."""
+         book_options=None, jobs: int | None = None) -> tuple[list[Task], dict[str, int]]:
+    """The tasks to run, and how many outputs of each stage are already up to date.
+
+    The book is one task (the single pass) or a task per record's part and one
+    joining them, as `printshop.bookpath` predicts faster (parts already laid out
+    cost nothing); the choice is logged.
+    """
     from .book import BookOptions
+    from .bookpath import choose
 
     book_options = book_options or BookOptions(paper=project.config.print.paper)
     variant = book_options.variant(project.config)
@@ -386,16 +401,23 @@ def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: boo
         key = _digest(common, "book", variant, sorted((i.slug, i.digest) for i in valid),
                       sorted(i.display for i in bestiary.selected if not i.ok))
         if force or not manifest.fresh(str(path), key):
-            waits = []
-            for slug, part in parts.items():
-                task = _part_task(slug, part)
-                if force or not all((project.output_dir / out).is_file() for out in task.outputs):
-                    tasks.append(task)
-                    waits.append(part)
-                else:
-                    fresh["parts"] += 1
-            tasks.append(Task("book", None, key, (str(path),), tuple(waits),
-                              tuple(parts.items())))
+            part_tasks = [_part_task(slug, part) for slug, part in parts.items()]
+            cached = [task for task in part_tasks if not force and all(
+                (project.output_dir / out).is_file() for out in task.outputs)]
+            chosen = choose(len(valid), jobs, cached=len(cached))
+            LOGGER.info("%s", chosen.describe())
+            if not chosen.parallel:
+                tasks.append(Task("book", None, key, (str(path),)))  # no parts: one pass
+            else:
+                waits = []
+                for task in part_tasks:
+                    if task in cached:
+                        fresh["parts"] += 1
+                    else:
+                        tasks.append(task)
+                        waits.append(task.key)
+                tasks.append(Task("book", None, key, (str(path),), tuple(waits),
+                                  tuple(parts.items())))
         else:
             fresh["book"] += 1
     for item in valid:
@@ -476,6 +498,8 @@ def run_task(task: Task) -> TaskResult:
                                "png", 1, out / "cards")
         elif task.stage == "parts":
             paths = make_part(_renderer("book"), bestiary, task, out)
+        elif not task.parts:  # the single pass (`plan` chose it)
+            paths = make_book(_renderer("book"), bestiary, out / task.outputs[0])
         else:
             paths = make_stitched_book(_renderer("book"), bestiary, out, out / task.outputs[0],
                                        dict(task.parts))
@@ -539,7 +563,7 @@ def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = S
         card_names = _card_presets(project) if "cards" in only else []
         if card_names:
             say_if_relative(project.config)
-        tasks, fresh = plan(project, bestiary, only, force, manifest, card_names, options)
+        tasks, fresh = plan(project, bestiary, only, force, manifest, card_names, options, jobs)
         for stage, count in fresh.items():
             report.stages[stage].fresh = count
         report.stale = _stale(manifest, bestiary)

@@ -215,18 +215,20 @@ def cards(project, entries, presets, fmt, scale, output) -> None:
 @VARIANT_OPTION
 @click.option("-j", "--jobs", type=click.IntRange(1, 256),
               help="Worker processes laying out records (default: one per core).")
-@click.option("--single-pass", is_flag=True,
-              help="Lay out the whole book in one WeasyPrint pass (slower, memory grows "
-                   "with the book).")
+@click.option("--single-pass", "path", flag_value="single",
+              help="Lay out the whole book in one WeasyPrint pass (memory grows with the "
+                   "book). Default: the faster path for the book and cores (-v says which).")
+@click.option("--parallel", "path", flag_value="parallel",
+              help="Lay out records in worker processes and join them, however small the book.")
 @click.pass_obj
-def book(project, output, paper, bleed, marks, pdf_variant, jobs, single_pass) -> None:
+def book(project, output, paper, bleed, marks, pdf_variant, jobs, path) -> None:
     from . import build
     from .book import BookOptions
 
     options = BookOptions(paper=paper or project.config.print.paper, bleed=bleed, marks=marks,
                           pdf_variant=pdf_variant)
     with _locked(project, output):
-        outcome = build.book(project, output, options, jobs, single_pass)
+        outcome = build.book(project, output, options, jobs, path=path)
     _finish(outcome, "book")
 
 

@@ -17,6 +17,8 @@ book.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -28,6 +30,8 @@ from .pdffonts import Digits, SharedFonts, StandIns, add_glyphs, subset_fonts, u
     write_numbers
 from .press import finish_pdf, one_annotation_per_link, write_pdf
 from .structure import StructureJoin
+
+LOGGER = logging.getLogger("printshop")
 
 
 @dataclass
@@ -130,8 +134,16 @@ def _part_folios(records: Sequence[Loaded], parts: dict[str, Part]) -> dict[str,
 
 
 def stitch(book: Book, bestiary: Bestiary, parts: dict[str, Part],
-           records: Sequence[Loaded] | None = None) -> tuple[BookDocument, bytes]:
-    """Lay out the front matter, appendix and index, then join them with the parts."""
+           records: Sequence[Loaded] | None = None,
+           submit: Callable | None = None) -> tuple[BookDocument, bytes]:
+    """Lay out the front matter, appendix and index, then join them with the parts.
+
+    With ``submit`` (a process pool's, whose workers are forks of this process and
+    hold ``build._WORKER``), the index, the longest piece (its columns), is laid
+    out in a worker while this process lays out the front matter and joins
+    everything before it.
+    """
+    started = time.perf_counter()
     records = book.records(bestiary, records)
     folios = _part_folios(records, parts)
     last = records[-1].slug
@@ -151,12 +163,18 @@ def stitch(book: Book, bestiary: Bestiary, parts: dict[str, Part],
     # name are known (body pages only: no front-matter page is a link target here).
     describe = link_words(records, anchor_pages, 0)
     variant = book.options.variant(book.project.config)
+    if submit is not None:
+        job = submit(_index_in_worker, [item.slug for item in records], dict(anchor_pages),
+                     index_start, variant)
+
+        def index() -> _Piece:
+            piece, more = job.result()
+            for anchor, page in more.items():
+                anchor_pages.setdefault(anchor, page)
+            return piece
     back = _piece(back, variant, describe)
-    index = book.index(records, anchor_pages, index_start)
-    for i, page in enumerate(index.pages):
-        for anchor in page.anchors:
-            anchor_pages.setdefault(anchor, index_start + i)
-    index = _piece(index, variant, describe)
+    if submit is None:
+        index = _index_piece(book, records, anchor_pages, index_start, variant)[0]
     folios.update({"#appendix": appendix, "#index": index_start})
     front = book.press.render(book.main_html(bestiary, records, section="front", folios=folios),
                               book.stylesheets)
@@ -166,14 +184,43 @@ def stitch(book: Book, bestiary: Bestiary, parts: dict[str, Part],
         book.press.html("book-blank.html.j2", {"pub": book.project.config.publication}),
         book.stylesheets), variant, describe)
     _give_back_memory()
+    LOGGER.debug("book: front matter, appendix and blank page laid out and written in %.2f s",
+                 time.perf_counter() - started)
+    started = time.perf_counter()
     body = [(parts[item.slug], folios[item.slug]) for item in records]
     data, pages = _join(front, body, [back, index], blank, front_pages, folios, describe)
+    LOGGER.debug("book: joined in %.2f s", time.perf_counter() - started)
     laid_out = BookDocument(None, front_pages, list(records), anchor_pages)
     laid_out.pages_written = pages
     return laid_out, finish_pdf(data, variant)
 
 
-def _join(front: _Piece, body: list[tuple[Part, int]], back: list[_Piece], blank: _Piece,
+def _index_piece(book: Book, records: Sequence[Loaded], anchor_pages: dict[str, int],
+                 index_start: int, variant: str) -> tuple[_Piece, dict[str, int]]:
+    """The index laid out and written (its page counter from ``index_start``), and the
+    pages of the anchors it defines (added to ``anchor_pages``)."""
+    index = book.index(records, anchor_pages, index_start)
+    own: dict[str, int] = {}
+    for i, page in enumerate(index.pages):
+        for anchor in page.anchors:
+            if anchor not in anchor_pages:
+                own.setdefault(anchor, index_start + i)
+    anchor_pages.update(own)
+    return _piece(index, variant, link_words(records, anchor_pages, 0)), own
+
+
+def _index_in_worker(slugs: list[str], anchor_pages: dict[str, int], index_start: int,
+                     variant: str) -> tuple[_Piece, dict[str, int]]:
+    """`_index_piece` in a pool's worker, with the book it inherited (`print_book`)."""
+    from .build import _WORKER
+
+    bestiary = _WORKER["bestiary"]
+    return _index_piece(_WORKER["book"], [bestiary.loaded[slug] for slug in slugs],
+                        anchor_pages, index_start, variant)
+
+
+def _join(front: _Piece, body: list[tuple[Part, int]],
+          back: list[_Piece | Callable[[], _Piece]], blank: _Piece,
           front_pages: int, folios: dict[str, int],
           describe: Callable[[str], str]) -> tuple[bytes, int]:
     """One PDF: the front matter, each part at its folio, the back matter, each on a
@@ -238,6 +285,8 @@ def _join(front: _Piece, body: list[tuple[Part, int]], back: list[_Piece], blank
                 append(blank)
             append(part, folio)
         for piece in back:
+            if callable(piece):  # laid out elsewhere meanwhile: wait for it now
+                piece = piece()
             if len(pdf.pages) % 2:
                 append(blank)
             append(piece)
@@ -337,3 +386,98 @@ def _give_back_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def part_weight(item: Loaded) -> int:
+    """How long a record's part takes to lay out, roughly: its entry's size."""
+    try:
+        return item.path.stat().st_size
+    except OSError:
+        return 0
+
+
+def print_book(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str], jobs: int,
+               warn: Callable[[str], None]) -> tuple[list[str], BookDocument | None, bytes]:
+    """The parallel book from start to end: each record laid out alone into the parts
+    cache (``out``/.printshop/parts, under ``keys``: slug -> key) by ``jobs`` worker
+    processes, the index in one of them, the rest here; then joined.
+
+    The workers are forks of this process made after ``book`` is warm (WeasyPrint
+    imported, fonts configured, stylesheets parsed), so they start at once rather
+    than each paying for WeasyPrint's import; the largest records go first, so no
+    worker is left with a long one at the end. Returns the failures (none: the
+    laid-out book and its bytes).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from . import build
+
+    valid = {item.slug: item for item in bestiary.valid}
+    tasks = sorted((build._part_task(slug, key) for slug, key in keys.items()),
+                   key=lambda task: (-part_weight(valid[task.slug]), task.slug))
+    build._init_worker(book.project, bestiary, out, book.options)
+    build._WORKER.update(press=book.press, book=book)  # inherited by the forks
+    failures: list[str] = []
+
+    def take(result) -> None:
+        for message in result.messages:
+            warn(message)
+        if result.error:
+            failures.append(f"parts {result.task.slug}: {result.error}")
+
+    started = time.perf_counter()
+    workers = min(jobs, len(tasks))
+    if workers <= 1:
+        for task in tasks:
+            take(build.run_task(task))
+        if failures:
+            return failures, None, b""
+        return [], *_stitch_cached(book, bestiary, out, keys)
+    pool = ProcessPoolExecutor(max_workers=workers,
+                               mp_context=multiprocessing.get_context("fork"))
+    try:
+        futures = {pool.submit(build.run_task, task): task for task in tasks}
+        for future in as_completed(futures):
+            try:
+                take(future.result())
+            except Exception as error:  # the worker died (killed, out of memory)
+                take(build.TaskResult(futures[future], error=f"worker failed: {error}"))
+        LOGGER.debug("book: %d parts laid out by %d workers in %.2f s", len(tasks), workers,
+                     time.perf_counter() - started)
+        if failures:
+            return failures, None, b""
+
+        def submit(*args):
+            # The index is the last task: the workers leave once it is done, so the
+            # join that follows does not share memory with idle workers.
+            job = pool.submit(*args)
+            pool.shutdown(wait=False)
+            return job
+
+        return [], *_stitch_cached(book, bestiary, out, keys, submit)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stitch_cached(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str],
+                   submit: Callable | None = None) -> tuple[BookDocument, bytes]:
+    """`stitch` the parts cached under ``keys``, then forget the parts no book needs."""
+    import json
+
+    from .build import PARTS_DIR
+    from .errors import RenderError
+
+    parts = {}
+    for item in bestiary.valid:
+        pdf, about = (out / PARTS_DIR / f"{keys[item.slug]}.{ext}" for ext in ("pdf", "json"))
+        if not pdf.is_file() or not about.is_file():
+            raise RenderError(f"the laid-out part of {item.display} is missing from "
+                              f"{out / PARTS_DIR}; build again")
+        parts[item.slug] = Part(item.slug, pdf, **json.loads(about.read_text()))
+    laid_out, data = stitch(book, bestiary, parts, submit=submit)
+    keep = {f"{key}.{ext}" for key in keys.values() for ext in ("pdf", "json")}
+    for stale in (out / PARTS_DIR).glob("*"):  # parts no book needs any more (ours alone)
+        if stale.name not in keep and not stale.name.startswith("."):
+            stale.unlink(missing_ok=True)
+    return laid_out, data

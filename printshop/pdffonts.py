@@ -87,6 +87,12 @@ def subset_fonts(fonts, glyphs: Glyphs) -> None:
                                  desubroutinize=True)
         options.drop_tables += ["GSUB", "GPOS", "SVG"]
         font = TTFont(io.BytesIO(stream.read_bytes()), recalcTimestamp=False)  # reproducible
+        for tag in ("GSUB", "GPOS", "SVG "):
+            # Dropped unread: the subsetter would first decompile the layout tables
+            # it is told to drop (fontTools' _compact_layout_tables), most of the
+            # join's time in a small book.
+            if tag in font:
+                del font[tag]
         subsetter = subset.Subsetter(options)
         subsetter.populate(gids=sorted(set(used) | {0}))
         subsetter.subset(font)
@@ -484,7 +490,12 @@ class SharedFonts:
         key = obj.objgen if getattr(obj, "is_indirect", False) else None
         if key and key in hashes:
             return hashes[key]
-        if isinstance(obj, pikepdf.Stream):
+        text = obj.unparse(resolved=True) if isinstance(obj, pikepdf.Array) else b" R"
+        if b" R" not in text:
+            # An array (a whole font's /W: thousands of numbers) that refers to no
+            # other object is its own text: one call instead of one per item.
+            parts = ["array", hashlib.sha256(text).hexdigest()]
+        elif isinstance(obj, pikepdf.Stream):
             parts = [repr(sorted((str(k), SharedFonts._digest(v, hashes))
                                  for k, v in obj.stream_dict.items() if k != "/Length")),
                      hashlib.sha256(obj.read_raw_bytes()).hexdigest()]

@@ -245,7 +245,7 @@ def test_pdf_variants(project, variant, path, tmp_path):
     if path == "single":
         laid_out, data = print_book(project, options)
     else:
-        assert build.book(project, tmp_path, options, jobs=1).ok
+        assert build.book(project, tmp_path, options, jobs=1, path="parallel").ok
         data = (tmp_path / "book" / "bestiary.pdf").read_bytes()
     with pikepdf.open(io.BytesIO(data)) as pdf:
         xmp = pdf.Root.Metadata.read_bytes().decode()
@@ -329,7 +329,7 @@ def test_parallel_book_matches_the_single_pass_page_for_page(which, request, tmp
 
     laid_out, single = request.getfixturevalue(which)
     project = load_project(laid_out.records[0].path.parent.parent)
-    outcome = build.book(project, tmp_path, jobs=2)
+    outcome = build.book(project, tmp_path, jobs=2, path="parallel")  # whatever the model says
     assert outcome.ok, outcome.failures
     parallel = (tmp_path / "book" / "bestiary.pdf").read_bytes()
     assert words_per_page(parallel) == words_per_page(single)
@@ -353,5 +353,5 @@ def test_parallel_book_matches_the_single_pass_page_for_page(which, request, tmp
         compare_images(render_page(parallel, index, dpi=72), expected, FAILURES,
                        f"parallel-{which}-page-{index + 1}", tolerance=24, max_fraction=0.00006)
     again = tmp_path / "again"
-    assert build.book(project, again, jobs=1).ok
+    assert build.book(project, again, jobs=1, path="parallel").ok
     assert (again / "book" / "bestiary.pdf").read_bytes() == parallel, "reproducible"

@@ -1,0 +1,121 @@
+"""Which way the book is printed: one WeasyPrint pass, or records in parallel, joined.
+
+The single pass (`book.Book.render`) lays out the whole book as one document in
+one process. The parallel path (`parallel.print_book`) lays out each record alone
+in worker processes and joins them; it pays for what the single pass does not
+(the front matter, appendix and index as documents of their own, and the join),
+and wins only when the records' layout, shared by the workers, outweighs that.
+`choose` predicts both from a cost model and takes the faster; its reason is
+logged (`printshop -v book`, `printshop -v build`).
+
+The model, in seconds of wall time on the machine it was measured on (only the
+ratios between its constants matter, since both paths run on the same machine):
+
+    single pass   SINGLE_FIXED   + SINGLE_PER_RECORD * records
+    parallel      PARALLEL_FIXED + PART_PER_RECORD * records to lay out / workers
+                                 + JOIN_PER_RECORD * records
+
+where workers = min(jobs, cores, records to lay out). With one worker the
+parallel path never wins on time (a part costs about what a record costs in the
+single pass, and the join comes on top), but its memory stays flat while the
+single pass's grows with the book (about 3.5 MB a record): above
+SINGLE_PASS_MAX_RECORDS records the parallel path is taken for memory's sake.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+# ---- The model's constants ----------------------------------------------------------
+#
+# First estimates from the phase timings of single runs (`printshop -v book`, DEBUG)
+# on a shared 2-core machine; to be replaced by benchmarks/bench_book.py's figures.
+SINGLE_FIXED = 1.6
+SINGLE_PER_RECORD = 0.45
+PARALLEL_FIXED = 2.4
+PART_PER_RECORD = 0.40
+JOIN_PER_RECORD = 0.035
+#: Above this many records the single pass is not chosen whatever the time: its
+#: memory grows with the book (727 MB at 200 records), the parallel path's does not.
+SINGLE_PASS_MAX_RECORDS = 120
+
+
+@dataclass(frozen=True)
+class BookPath:
+    """The path chosen for a book, and why."""
+
+    parallel: bool
+    workers: int  # worker processes for the parallel path
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return "parallel" if self.parallel else "single pass"
+
+    def describe(self) -> str:
+        """The log line: "book: single pass: 4 entries, ..."."""
+        return f"book: {self.name}: {self.reason}"
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def predict_single(records: int) -> float:
+    return SINGLE_FIXED + SINGLE_PER_RECORD * records
+
+
+def predict_parallel(records: int, workers: int, cached: int = 0) -> float:
+    to_lay_out = max(0, records - cached)
+    return (PARALLEL_FIXED + PART_PER_RECORD * to_lay_out / max(1, workers)
+            + JOIN_PER_RECORD * records)
+
+
+def break_even(workers: int) -> int | None:
+    """The fewest records for which the parallel path is predicted faster with
+    ``workers`` workers (none: never)."""
+    gain = SINGLE_PER_RECORD - PART_PER_RECORD / workers - JOIN_PER_RECORD
+    if gain <= 0:
+        return None
+    return max(1, int((PARALLEL_FIXED - SINGLE_FIXED) / gain) + 1)
+
+
+def choose(records: int, jobs: int | None = None, forced: str | None = None,
+           cached: int = 0, available: int | None = None) -> BookPath:
+    """The path for a book of ``records`` entries with ``jobs`` worker processes at
+    most (default: one per core); ``forced`` ("single" or "parallel") overrides the
+    model; ``cached``: records whose parts are already laid out (`printshop build`)."""
+    available = available or cores()
+    jobs = jobs or available
+    workers = max(1, min(jobs, available, max(1, records - cached)))
+    plural = "entry" if records == 1 else "entries"
+    if forced == "single":
+        return BookPath(False, 1, f"{records} {plural}, asked for (--single-pass)")
+    if forced == "parallel":
+        return BookPath(True, max(1, min(jobs, records)),
+                        f"{records} {plural}, asked for (--parallel)")
+    single, parallel = predict_single(records), predict_parallel(records, workers, cached)
+    figures = f"predicted {parallel:.1f} s in parallel, {single:.1f} s in one pass"
+    if records > SINGLE_PASS_MAX_RECORDS and (workers == 1 or parallel >= single):
+        return BookPath(True, workers, f"{records} {plural}, above the "
+                        f"{SINGLE_PASS_MAX_RECORDS} where the single pass's memory grows "
+                        f"too large ({figures})")
+    if parallel < single:
+        done = f", {cached} already laid out" if cached else ""
+        return BookPath(True, workers, f"{records} {plural}{done}, {workers} worker"
+                        f"{'s' if workers > 1 else ''}: {figures}")
+    even = break_even(workers)
+    if cached:
+        why = f"{records} {plural} ({cached} already laid out)"
+    elif even is None:
+        why = (f"{records} {plural}, {workers} worker{'s' if workers > 1 else ''}: "
+               f"the parallel path cannot win with one worker")
+    else:
+        why = (f"{records} {plural}, below the {even} where {workers} workers pay for "
+               f"their start and the join")
+    return BookPath(False, 1, f"{why} ({figures})")
