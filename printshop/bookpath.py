@@ -17,7 +17,7 @@ ratios between its constants matter, since both paths run on the same machine):
 
 where workers = min(jobs, cores, records to lay out). With one worker the
 parallel path never wins on time (a part costs about what a record costs in the
-single pass, and the join comes on top), but its memory stays flat while the
+single pass, and the join comes on top; the model asks for a MARGIN), but its memory stays flat while the
 single pass's grows with the book (about 3.5 MB a record): above
 SINGLE_PASS_MAX_RECORDS records the parallel path is taken for memory's sake.
 """
@@ -27,15 +27,36 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-# ---- The model's constants ----------------------------------------------------------
+# ---- The model's constants: measured, not guessed -----------------------------------
 #
-# First estimates from the phase timings of single runs (`printshop -v book`, DEBUG)
-# on a shared 2-core machine; to be replaced by benchmarks/bench_book.py's figures.
-SINGLE_FIXED = 1.6
-SINGLE_PER_RECORD = 0.45
-PARALLEL_FIXED = 2.4
-PART_PER_RECORD = 0.40
-JOIN_PER_RECORD = 0.035
+# Measured on the 2-core machine this project is built on (shared with other jobs:
+# medians of 2-3 runs, both paths alternated in one run), WeasyPrint 70:
+#
+# - SINGLE_*: `benchmarks/bench_book.py --sizes 1 2 4 12 50 --rounds 2 --no-plain`,
+#   the single pass's seconds against its records: 1.62 s at 1 synthetic record,
+#   2.66 at 2, 7.25 at 12, 26-29 at 50: about 1.1 s of imports and set-up, then
+#   0.5 s a record (layout, the index pass, writing).
+# - PART_PER_RECORD: a record laid out alone and written (whole fonts) by a warm
+#   process, median over 11 synthetic records in one process: 0.41-0.47 s.
+# - JOIN_PER_RECORD: what the parent spends per record after the parts, with the
+#   index in a worker: the front matter and appendix laid out and written, and the
+#   join (`printshop -v book` logs both at DEBUG): 3.5 s at 50 records.
+# - PARALLEL_FIXED: the rest, fitted to the parallel path's seconds at 1, 2, 4 and
+#   12 records (2.10, 2.37, 3.28, 4.28): imports and set-up before the workers are
+#   forked, the pool, the small pieces, the join's own set-up.
+#
+# With 2 workers and the MARGIN the parallel path is chosen from 3 records on
+# (measured: 1 record 1.08-1.3x the single pass, 2 records 0.81-0.89x, 4 bundled
+# ones 0.70-0.76x).
+SINGLE_FIXED = 1.1
+SINGLE_PER_RECORD = 0.5
+PARALLEL_FIXED = 1.5
+PART_PER_RECORD = 0.42
+JOIN_PER_RECORD = 0.07
+#: The parallel path is taken only when predicted this much faster (a fraction of
+#: the single pass): where the two are close, the single pass (one process, no
+#: join) is the safer bet.
+MARGIN = 0.05
 #: Above this many records the single pass is not chosen whatever the time: its
 #: memory grows with the book (727 MB at 200 records), the parallel path's does not.
 SINGLE_PASS_MAX_RECORDS = 120
@@ -79,10 +100,12 @@ def predict_parallel(records: int, workers: int, cached: int = 0) -> float:
 def break_even(workers: int) -> int | None:
     """The fewest records for which the parallel path is predicted faster with
     ``workers`` workers (none: never)."""
-    gain = SINGLE_PER_RECORD - PART_PER_RECORD / workers - JOIN_PER_RECORD
+    if workers <= 1:
+        return None
+    gain = (1 - MARGIN) * SINGLE_PER_RECORD - PART_PER_RECORD / workers - JOIN_PER_RECORD
     if gain <= 0:
         return None
-    return max(1, int((PARALLEL_FIXED - SINGLE_FIXED) / gain) + 1)
+    return max(1, int((PARALLEL_FIXED - (1 - MARGIN) * SINGLE_FIXED) / gain) + 1)
 
 
 def choose(records: int, jobs: int | None = None, forced: str | None = None,
@@ -101,11 +124,12 @@ def choose(records: int, jobs: int | None = None, forced: str | None = None,
                         f"{records} {plural}, asked for (--parallel)")
     single, parallel = predict_single(records), predict_parallel(records, workers, cached)
     figures = f"predicted {parallel:.1f} s in parallel, {single:.1f} s in one pass"
-    if records > SINGLE_PASS_MAX_RECORDS and (workers == 1 or parallel >= single):
+    wins = parallel < (1 - MARGIN) * single
+    if records > SINGLE_PASS_MAX_RECORDS and not wins:
         return BookPath(True, workers, f"{records} {plural}, above the "
                         f"{SINGLE_PASS_MAX_RECORDS} where the single pass's memory grows "
                         f"too large ({figures})")
-    if parallel < single:
+    if wins:
         done = f", {cached} already laid out" if cached else ""
         return BookPath(True, workers, f"{records} {plural}{done}, {workers} worker"
                         f"{'s' if workers > 1 else ''}: {figures}")
@@ -113,8 +137,8 @@ def choose(records: int, jobs: int | None = None, forced: str | None = None,
     if cached:
         why = f"{records} {plural} ({cached} already laid out)"
     elif even is None:
-        why = (f"{records} {plural}, {workers} worker{'s' if workers > 1 else ''}: "
-               f"the parallel path cannot win with one worker")
+        why = (f"{records} {plural}, {workers} worker{'s' if workers > 1 else ''}: the "
+               f"parallel path cannot win with {'one' if workers == 1 else 'so few'}")
     else:
         why = (f"{records} {plural}, below the {even} where {workers} workers pay for "
                f"their start and the join")

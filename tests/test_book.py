@@ -355,3 +355,43 @@ def test_parallel_book_matches_the_single_pass_page_for_page(which, request, tmp
     again = tmp_path / "again"
     assert build.book(project, again, jobs=1, path="parallel").ok
     assert (again / "book" / "bestiary.pdf").read_bytes() == parallel, "reproducible"
+
+
+def test_the_cost_model_chooses_and_says_why():
+    from printshop.bookpath import SINGLE_PASS_MAX_RECORDS, break_even, choose
+
+    even = break_even(2)
+    assert even is not None and even > 1, "two workers do not pay for their start at 1 entry"
+    small = choose(even - 1, jobs=2, available=2)
+    assert not small.parallel
+    assert small.describe().startswith(f"book: single pass: {even - 1} entr")
+    assert f"below the {even} where 2 workers pay for their start" in small.reason
+    assert not choose(1, jobs=2, available=2).parallel
+    assert choose(even, jobs=2, available=2).parallel
+    assert choose(even - 1, jobs=2, available=2).parallel is False
+    assert choose(200, jobs=2, available=2).parallel
+    # One worker cannot win on time; past the single pass's memory bound it is taken.
+    assert not choose(50, jobs=1, available=2).parallel
+    assert not choose(50, jobs=8, available=1).parallel, "jobs beyond the cores do not count"
+    big = choose(SINGLE_PASS_MAX_RECORDS + 1, jobs=1, available=2)
+    assert big.parallel and "memory" in big.reason
+    # Parts already laid out (a build) cost nothing: the parallel path is then cheap.
+    assert choose(even - 1, jobs=2, cached=even - 1, available=2).parallel
+    # Forced either way, whatever the model says.
+    assert choose(200, jobs=2, forced="single").name == "single pass"
+    assert choose(1, jobs=2, forced="parallel").parallel
+
+
+@pytest.mark.parametrize("flag, path", [("--single-pass", "single pass"),
+                                        ("--parallel", "parallel"), (None, None)])
+def test_book_command_says_which_path(tmp_path, flag, path):
+    from printshop.bookpath import choose
+
+    out = tmp_path / "out"
+    args = ["--project", str(ROOT), "-v", "book", "--output", str(out), "--jobs", "2"]
+    result = CliRunner().invoke(main, args + ([flag] if flag else []))
+    assert result.exit_code == 0, result.output
+    path = path or choose(4, jobs=2).name
+    said = [line for line in result.output.splitlines() if line.startswith("book: ")]
+    assert said and said[0].startswith(f"book: {path}: 4 entries"), result.output
+    assert (out / "book" / "bestiary.pdf").read_bytes().startswith(b"%PDF-")
