@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,19 +177,32 @@ def dossiers(project: Project, selectors: Sequence[str] = (), output: Path | Non
 
 
 def cards(project: Project, selectors: Sequence[str] = (), presets: Sequence[str] = (),
-          fmt: str = "png", scale: int = 1, output: Path | None = None) -> Outcome:
-    """Draw share cards for each valid selected entry, with alt text and meta tags."""
+          fmt: str = "png", scale: int = 1, output: Path | None = None,
+          jobs: int | None = 1) -> Outcome:
+    """Draw share cards for each valid selected entry, with alt text and meta tags;
+    on ``jobs`` processes (all cores if None) when there is more than one entry."""
     from .cards import Cards
 
     bestiary = check(project, selectors)
     outcome = Outcome(problems=list(bestiary.problems))
     renderer = Cards(project)
     names = _preset_names(renderer, presets)
-    folder = (output or project.output_dir) / "cards"
+    out = output or project.output_dir
     if bestiary.valid:
         say_if_relative(project.config)
+    if (jobs or os.cpu_count() or 1) > 1 and len(bestiary.valid) > 1:
+        tasks = [Task("cards", item.slug, item.slug, ()) for item in bestiary.valid]
+        for result in _execute(project, bestiary, tasks, jobs, False, out,
+                               card_options=(tuple(names), fmt, scale)):
+            for message in result.messages:
+                LOGGER.warning("%s", message)
+            outcome.written.extend(out / path for path, _, _ in result.written)
+            if result.error:
+                outcome.failures.append(f"{bestiary.loaded[result.task.slug].display}: "
+                                        f"{result.error}")
+        return outcome
     _each(outcome, bestiary.valid,
-          lambda item: make_cards(renderer, item, names, fmt, scale, folder))
+          lambda item: make_cards(renderer, item, names, fmt, scale, out / "cards"))
     return outcome
 
 
@@ -437,12 +449,13 @@ _WORKER: dict = {}
 
 
 def _init_worker(project: Project, bestiary: Bestiary, out: Path | None = None,
-                 options=None) -> None:
-    """Per process: the project, entries, output folder and book options; renderers
-    are made on first use."""
+                 options=None, card_options: tuple | None = None) -> None:
+    """Per process: the project, entries, output folder, book options and card options
+    (presets, format, scale; by default all presets, PNG, 1x); renderers are made on
+    first use."""
     _WORKER.clear()
     _WORKER.update(project=project, bestiary=bestiary, out=out or project.output_dir,
-                   options=options)
+                   options=options, card_options=card_options)
 
 
 def _renderer(stage: str):
@@ -494,8 +507,9 @@ def run_task(task: Task) -> TaskResult:
                                  out / "dossiers")
         elif task.stage == "cards":
             renderer = _renderer("cards")
-            paths = make_cards(renderer, bestiary.loaded[task.slug], list(renderer.presets),
-                               "png", 1, out / "cards")
+            names, fmt, scale = _WORKER["card_options"] or (tuple(renderer.presets), "png", 1)
+            paths = make_cards(renderer, bestiary.loaded[task.slug], names, fmt, scale,
+                               out / "cards")
         elif task.stage == "parts":
             paths = make_part(_renderer("book"), bestiary, task, out)
         elif not task.parts:  # the single pass (`plan` chose it)
@@ -621,7 +635,8 @@ def _stale(manifest: Manifest, bestiary: Bestiary) -> list[str]:
 
 
 def _execute(project: Project, bestiary: Bestiary, tasks: list[Task], jobs: int | None,
-             strict: bool, out: Path | None = None, options=None) -> Iterator[TaskResult]:
+             strict: bool, out: Path | None = None, options=None,
+             card_options: tuple | None = None) -> Iterator[TaskResult]:
     """Run tasks in a pool (or here, with one job), each once the tasks it waits for are done.
 
     The book's parts come first: the book is the longest chain of work.
@@ -629,7 +644,7 @@ def _execute(project: Project, bestiary: Bestiary, tasks: list[Task], jobs: int 
     jobs = max(1, jobs or os.cpu_count() or 1)
     order = sorted(tasks, key=lambda t: {"parts": 0, "book": 1}.get(t.stage, 2))
     if jobs == 1 or len(tasks) <= 1:
-        _init_worker(project, bestiary, out, options)
+        _init_worker(project, bestiary, out, options, card_options)
         failed: set[str] = set()
         for task in order:
             result = _skipped(task) if failed & set(task.after) else run_task(task)
@@ -639,8 +654,12 @@ def _execute(project: Project, bestiary: Bestiary, tasks: list[Task], jobs: int 
             if strict and result.error:
                 return
         return
+    # Here, not at the top: a single command never starts a pool (multiprocessing
+    # and concurrent.futures cost a cold `printshop dossier` ~5 ms to import).
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_init_worker,
-                             initargs=(project, bestiary, out, options)) as pool:
+                             initargs=(project, bestiary, out, options, card_options)) as pool:
         waiting = list(order)
         unfinished = {task.key for task in order}
         failed = set()

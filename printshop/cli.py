@@ -196,12 +196,14 @@ def dossier(project, entries: tuple[str, ...], output: Path | None, paper: str |
               help="Pixel density: 2 for high-density screens.")
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default: output/ from printshop.toml).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256),
+              help="Worker processes for many entries (default: all cores).")
 @click.pass_obj
-def cards(project, entries, presets, fmt, scale, output) -> None:
+def cards(project, entries, presets, fmt, scale, output, jobs) -> None:
     from . import build
 
     with _locked(project, output):
-        outcome = build.cards(project, entries, presets, fmt, int(scale), output)
+        outcome = build.cards(project, entries, presets, fmt, int(scale), output, jobs)
     _finish(outcome, "card file")
 
 

@@ -306,6 +306,26 @@ def test_cards_command(tmp_path):
     assert "unknown preset tiktok; choose from og, square, portrait, story" in result.output
 
 
+def test_cards_command_on_two_jobs_writes_the_same_files(tmp_path, scratch):
+    """`printshop cards --jobs 2` (a process pool) writes what one process writes, byte
+    for byte, and still reports a broken entry without stopping the others."""
+    for number in range(3):
+        scratch.write(f"role-{number}", {**seed_data(), "title": f"Role Number {number}"})
+    scratch.write("broken", "title: [unclosed\n")
+    runner = CliRunner()
+    written = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / jobs
+        result = runner.invoke(main, ["--project", str(scratch.root), "cards", "--preset",
+                                      "og", "--preset", "square", "--jobs", jobs,
+                                      "--output", str(out)])
+        assert result.exit_code == 1, result.output  # the broken entry
+        assert "broken.yaml" in result.output
+        written[jobs] = {p.name: p.read_bytes() for p in (out / "cards").iterdir()}
+    assert len(written["1"]) == 3 * 4  # two cards, alt text and meta per entry
+    assert written["1"] == written["2"]
+
+
 TEXT = st.lists(
     st.sampled_from(list("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ-/&'")
                     + list("éüßøłΩλжЖ中文日本한국😀👍") + ["👩‍💻", "e\u0301"]),
