@@ -4,7 +4,7 @@
 Renders, into a temporary folder (never output/), with the real CLI:
 
 - every dossier of entries/, with the default variant and with each variant;
-- the book by both paths, parallel (the default) and ``--single-pass``, with
+- the book by both paths, ``--parallel`` and ``--single-pass``, with
   the default variant and with each variant;
 
 then runs veraPDF once per flavour over all the files of that flavour and
@@ -315,6 +315,7 @@ def plan(python: str, workdir: Path, kinds: list[str],
     for kind in kinds:
         variant_opt = option_in_help(helps[kind], "--pdf-variant")
         single_opt = option_in_help(helps[kind], "--single-pass")
+        parallel_opt = option_in_help(helps[kind], "--parallel")
         for path in BOOK_PATHS if kind == "book" else (None,):
             for variant, flavour in VARIANTS if variant_list is None else variant_list:
                 tag = variant.replace("/", "-") if variant else "default"
@@ -338,6 +339,8 @@ def plan(python: str, workdir: Path, kinds: list[str],
                     if not single_opt.present:
                         combo.error = combo.error or "option not available: `printshop book` has no --single-pass"
                     combo.argv.append("--single-pass")
+                elif path == "parallel" and parallel_opt.present:
+                    combo.argv.append("--parallel")  # else the cost model may choose either
                 if flavour is None:
                     combo.error = (f"no veraPDF flavour known for {variant}: add it to VARIANT_FLAVOURS "
                                    "(or UNCHECKED_VARIANTS) in scripts/conformance.py")

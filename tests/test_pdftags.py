@@ -301,7 +301,8 @@ def parallel_ua2(project, tmp_path_factory) -> bytes:
     from printshop.book import BookOptions
 
     out = tmp_path_factory.mktemp("parallel-ua2")
-    outcome = build.book(project, out, BookOptions(paper="a4", pdf_variant="pdf/ua-2"), jobs=1)
+    outcome = build.book(project, out, BookOptions(paper="a4", pdf_variant="pdf/ua-2"), jobs=1,
+                         path="parallel")
     assert outcome.ok, outcome.failures
     return (out / "book" / "bestiary.pdf").read_bytes()
 
