@@ -1,11 +1,24 @@
 """Benchmark: the seed's dossier, warm and as a whole process, against plain WeasyPrint.
 
-    .venv/bin/python benchmarks/bench_dossier.py [--repeat N]
+    .venv/bin/python benchmarks/bench_dossier.py [--repeat N] [--cold-rounds N] [--cold-only]
+                                        [--no-bytecode]
 
-Every figure is a median of N runs in this process; ratios compare figures of
+Warm figures are medians of N runs in this process; ratios compare figures of
 the same run (these machines are noisy, absolute times mean little). The
 baseline is plain WeasyPrint rendering the very HTML printshop generated,
 with the same stylesheets and one shared FontConfiguration.
+
+Cold figures are whole processes, run in alternation (plain WeasyPrint, then
+`printshop dossier SEED`, `printshop cards SEED`, `printshop --help`, round
+after round) and compared by their medians: the dossier against a `python -c`
+that imports WeasyPrint, reads the same HTML file and writes the PDF with the
+same four stylesheets (the three of layouts/ and the theme) and the same fonts
+(printshop's fontconfig file), untagged, importing nothing of printshop's.
+Processes run as an installed printshop does, with Python's bytecode cached
+(in a private PYTHONPYCACHEPREFIX; this environment may forbid writing it
+beside the sources); --no-bytecode measures them without it. printshop's own
+caches (font facts, compiled layouts, fontconfig) are warm after the first
+run; one run with empty caches is printed too.
 """
 
 from __future__ import annotations
@@ -33,15 +46,108 @@ def median_time(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
-def process_time(args: list[str], repeat: int, env=None) -> float:
-    return median_time(lambda: subprocess.run(args, check=True, capture_output=True, env=env,
-                                              cwd=ROOT), repeat)
+BYTECODE = True
+
+#: Cold whole processes, alternated round by round so that the machine's load falls
+#: on all alike; the ratio compares medians of the same run.
+PLAIN = """\
+import sys
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+layouts, html, theme, out = sys.argv[1:]
+fc = FontConfiguration()
+css = [CSS(filename=layouts + name, font_config=fc)
+       for name in ("fonts.css", "record.css", "dossier.css")]
+css.append(CSS(string=open(theme, encoding="utf-8").read(), font_config=fc))
+HTML(filename=html, base_url="file://" + layouts).write_pdf(out, stylesheets=css, font_config=fc)
+"""
+
+
+def cold_env(extra: dict | None = None) -> dict:
+    """The environment of a measured process: bytecode cached as an installed printshop
+    has it (in a private folder, so that the tree stays clean), unless --no-bytecode."""
+    env = {**os.environ, **(extra or {})}
+    if BYTECODE:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "printshop-bench-pyc")
+    return env
+
+
+def cold_figures(project, renderer, html: str, rounds: int) -> dict:
+    """Medians over ``rounds`` of each cold whole process (and one run with empty caches)."""
+    from printshop.press import theme_css
+
+    with tempfile.TemporaryDirectory() as out:
+        out = Path(out)
+        html_file, theme_file = out / "seed.html", out / "theme.css"
+        html_file.write_text(html, encoding="utf-8")
+        theme_file.write_text(theme_css(project), encoding="utf-8")
+        printshop = [sys.executable, "-m", "printshop"]
+        # The plain process sees the very fonts printshop's does (the same fontconfig
+        # file, with its fallbacks) and imports nothing of printshop's.
+        plain_env = cold_env({"FONTCONFIG_FILE": os.environ["FONTCONFIG_FILE"]})
+        commands = {
+            "plain": ([sys.executable, "-c", PLAIN, str(project.layouts_dir) + "/",
+                       str(html_file), str(theme_file), str(out / "plain.pdf")], plain_env),
+            "dossier": (printshop + ["dossier", SEED, "--output", str(out)], cold_env()),
+            "cards": (printshop + ["cards", SEED, "--output", str(out)], cold_env()),
+            "help": (printshop + ["--help"], cold_env()),
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for name, (args, env) in commands.items():  # warm-up: bytecode, font facts, layouts
+            subprocess.run(args, check=True, capture_output=True, env=env, cwd=ROOT)
+        for _ in range(rounds):
+            for name, (args, env) in commands.items():
+                start = time.perf_counter()
+                subprocess.run(args, check=True, capture_output=True, env=env, cwd=ROOT)
+                times[name].append(time.perf_counter() - start)
+        figures = {name: statistics.median(values) for name, values in times.items()}
+        figures["spread"] = {name: (min(v), max(v)) for name, v in times.items()}
+        with tempfile.TemporaryDirectory() as caches:  # no font facts, layouts, fontconfig
+            env = cold_env({"XDG_CACHE_HOME": caches, "TMPDIR": caches})
+            start = time.perf_counter()
+            subprocess.run(commands["dossier"][0], check=True, capture_output=True, env=env,
+                           cwd=ROOT)
+            figures["first"] = time.perf_counter() - start
+    figures["rounds"] = rounds
+    return figures
+
+
+def print_cold(cold: dict) -> None:
+    ratio = cold["dossier"] / cold["plain"]
+    spread = cold["spread"]
+    print(f"cold whole processes, medians of {cold['rounds']} alternated rounds "
+          f"({'bytecode cached' if BYTECODE else 'no bytecode cache'}; min-max in brackets)")
+    for name, label in (("plain", "plain WeasyPrint, same HTML, CSS, fonts"),
+                        ("dossier", "printshop dossier SEED"),
+                        ("cards", "printshop cards SEED (4 presets)"),
+                        ("help", "printshop --help")):
+        low, high = spread[name]
+        print(f"  {label:40s} {cold[name] * 1000:8.1f} ms  [{low * 1000:.0f}-{high * 1000:.0f}]")
+    print(f"  dossier / plain WeasyPrint               {ratio:8.3f}     (target <= 1.15)"
+          f"  {'ok' if ratio <= 1.15 else 'MISSED'}")
+    print(f"  cards                                    {cold['cards']:8.3f} s   (target <= 1.5 s)"
+          f"  {'ok' if cold['cards'] <= 1.5 else 'MISSED'}")
+    print(f"  --help                                   {cold['help'] * 1000:8.1f} ms  "
+          f"(target < 100 ms)  {'ok' if cold['help'] < 0.1 else 'MISSED'}")
+    print(f"  printshop dossier SEED, first run ever   {cold['first'] * 1000:8.1f} ms  "
+          "(empty caches: font facts, compiled layouts, fontconfig)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=7)
-    repeat = parser.parse_args().repeat
+    parser.add_argument("--cold-rounds", type=int, default=7,
+                        help="rounds of the whole-process figures (each runs every command)")
+    parser.add_argument("--cold-only", action="store_true", help="only the whole processes")
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="whole processes as this environment runs them, even if it "
+                             "forbids bytecode caches (PYTHONDONTWRITEBYTECODE): printshop's "
+                             "own modules are then compiled in every process")
+    args = parser.parse_args()
+    repeat, cold_rounds = args.repeat, args.cold_rounds
+    global BYTECODE
+    BYTECODE = not args.no_bytecode
 
     from printshop.config import load_project
     from printshop.dossier import Dossiers
@@ -64,6 +170,9 @@ def main() -> None:
         fresh = load_bestiary(project.entries_dir, [SEED])
         renderer.pdf(fresh.selected[0], fresh)
 
+    if args.cold_only:
+        print_cold(cold_figures(project, renderer, html, max(3, cold_rounds)))
+        return
     plain(), printshop_all()  # warm both
     t_plain = median_time(plain, repeat)
     t_ours = median_time(printshop_all, repeat)
@@ -73,33 +182,7 @@ def main() -> None:
     t_coverage = median_time(lambda: renderer.check_coverage(item), repeat * 20)
     pages = len(renderer.render(item, bestiary).pages)
 
-    env = {**os.environ}
-    with tempfile.TemporaryDirectory() as out:
-        cold = process_time([sys.executable, "-m", "printshop", "dossier", SEED, "--output", out],
-                            max(3, repeat // 2), env)
-        html_file = Path(out) / "seed.html"
-        html_file.write_text(html, encoding="utf-8")
-        plain_cold_code = (
-            "import sys; sys.path.insert(0, %r)\n"
-            "from printshop.resources import use_only_bundled_fonts\n"
-            "from pathlib import Path\n"
-            "use_only_bundled_fonts(Path(%r))\n"
-            "from weasyprint import HTML, CSS\n"
-            "from weasyprint.text.fonts import FontConfiguration\n"
-            "fc = FontConfiguration()\n"
-            "css = [CSS(filename=%r, font_config=fc), CSS(filename=%r, font_config=fc),\n"
-            "       CSS(filename=%r, font_config=fc)]\n"
-            "HTML(filename=%r, base_url=%r).write_pdf(%r, stylesheets=css, font_config=fc)\n"
-        ) % (str(ROOT), str(project.fonts_dir), str(project.layouts_dir / "fonts.css"),
-             str(project.layouts_dir / "record.css"), str(project.layouts_dir / "dossier.css"),
-             str(html_file), base_url,
-             str(Path(out) / "plain.pdf"))
-        plain_cold = process_time([sys.executable, "-c", plain_cold_code],
-                                  max(3, repeat // 2), env)
-    t_help = process_time([sys.executable, "-m", "printshop", "--help"], repeat, env)
-    t_python = process_time([sys.executable, "-c", "pass"], repeat, env)
-    t_import = process_time([sys.executable, "-c", "import weasyprint"], max(3, repeat // 2), env)
-
+    cold = cold_figures(project, renderer, html, max(3, cold_rounds))
     overhead = t_bestiary + t_template + t_coverage
     print(f"seed dossier: {pages} pages, medians of {repeat} runs")
     print(f"  plain WeasyPrint, warm (baseline)    {t_plain * 1000:8.1f} ms")
@@ -111,13 +194,7 @@ def main() -> None:
     print(f"              font coverage check     {t_coverage * 1000:8.2f} ms")
     print(f"    printshop's own overhead          {overhead * 1000:8.2f} ms = "
           f"{overhead / t_plain:.1%} of the render (target < 10%)")
-    print(f"  whole process, printshop dossier     {cold * 1000:8.1f} ms")
-    print(f"  whole process, plain WeasyPrint      {plain_cold * 1000:8.1f} ms   "
-          f"ratio {cold / plain_cold:.3f}")
-    print(f"  printshop --help                     {t_help * 1000:8.1f} ms")
-    print(f"  python -c pass                       {t_python * 1000:8.1f} ms")
-    print(f"  python -c 'import weasyprint'        {t_import * 1000:8.1f} ms   "
-          f"(--help is {t_help / t_import:.2f} of it)")
+    print_cold(cold)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from .gauge import gauge_geometry
 from .load import Bestiary, Loaded
 from .model import headline, record_id, salary_figure
 from .press import Press, theme_css, write_pdf
-from .text import warn_uncovered
 
 LOGGER = logging.getLogger("printshop")
 
@@ -101,7 +100,7 @@ class Dossiers:
         self.variant = variant or project.config.print.pdf_variant
         self.press = press or Press(project)
         self.fetcher = self.press.fetcher
-        self._chain = None
+        self._fonts: tuple[str, ...] | None = None
         self.stylesheets = [self.press.sheet(name) for name in STYLESHEETS]
         self.stylesheets.append(self.press.sheet_from(theme_css(project, paper)))
 
@@ -120,13 +119,20 @@ class Dossiers:
         return write_pdf(document or self.render(item, bestiary), self.variant)
 
     def check_coverage(self, item: Loaded) -> None:
-        """Warn about characters no bundled font has: they would print as boxes."""
-        if self._chain is None:
+        """Warn about characters no bundled font has: they would print as boxes.
+
+        Fonts are asked through their cached facts (`fontfacts`), so a cold process
+        opens none of them (nor Pillow, which `text` loads)."""
+        from .fontfacts import uncovered
+
+        if self._fonts is None:
             from .resources import font_files
-            from .text import FontChain
 
             hidden = set(self.press.fonts.hidden())  # fonts fontconfig never sees
-            self._chain = FontChain(tuple(str(p) for p in font_files(self.project.fonts_dir)
-                                          if p not in hidden))
-        warn_uncovered(item.display, self._chain.uncovered(" ".join(_texts(item.entry))),
-                       LOGGER)
+            self._fonts = tuple(str(p) for p in font_files(self.project.fonts_dir)
+                                if p not in hidden)
+        missing = uncovered(" ".join(_texts(item.entry)), self._fonts)
+        if missing:
+            from .text import warn_uncovered
+
+            warn_uncovered(item.display, missing, LOGGER)

@@ -8,7 +8,6 @@ role's font lacks comes from the first font of the list that has it.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -37,14 +36,12 @@ class FontPlan(_Strict):
     colour_emoji: str | None = None
 
 
-@functools.cache
 def family_name(path: str) -> str:
-    """A font file's family as fontconfig names it (the typographic family if any)."""
-    from fontTools.ttLib import TTFont
+    """A font file's family as fontconfig names it (the typographic family if any),
+    from the cached font facts (`fontfacts`: no font is parsed twice)."""
+    from .fontfacts import family_name as cached_family_name
 
-    with TTFont(path, lazy=True) as font:
-        names = font["name"]
-        return str(names.getDebugName(16) or names.getDebugName(1))
+    return cached_family_name(path)
 
 
 @dataclass(frozen=True)
@@ -100,7 +97,7 @@ def load_fonts(layouts_dir: Path, fonts_dir: Path) -> Fonts:
         raise ConfigError(f"{path}: font file{'s' if len(missing) > 1 else ''} missing from "
                           f"{fonts_dir}: {', '.join(missing)}")
     if plan.colour_emoji:
-        from .text import is_colour
+        from .fontfacts import is_colour
 
         if not is_colour(str(fonts_dir / plan.colour_emoji)):
             raise ConfigError(f"{path}: colour_emoji: {plan.colour_emoji} has no COLR "

@@ -7,8 +7,11 @@ autoescaping, and a URL fetcher that reads only layouts and fonts.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -115,7 +118,77 @@ def layout_environment(layouts_dir: Path) -> jinja2.Environment:
     )
     env.filters["points"] = svg_points
     env.filters["dir"] = dir_attribute
+    env.bytecode_cache = LayoutCache.for_environment(env)
     return env
+
+
+class LayoutCache(jinja2.FileSystemBytecodeCache):
+    """Compiled layouts kept from one process to the next.
+
+    Compiling the dossier's templates took a cold process ~50 ms; loading their
+    bytecode takes ~1 ms. Jinja compares each template's source checksum, so an
+    edited layout is compiled again; the key also holds what Jinja's own key
+    leaves out, the environment's options (trim_blocks, finalize...) and Jinja's
+    version. Bytecode is code: the folder must be the user's own and writable by
+    no one else, or there is no cache. Writing fails quietly: an unwritable cache
+    only costs the compile. (Jinja writes atomically: a temporary file, renamed.)
+    """
+
+    FOLDER = "layouts"
+
+    def __init__(self, directory: str, fingerprint: str) -> None:
+        super().__init__(directory, "%s.jinja")
+        self.fingerprint = fingerprint
+
+    @classmethod
+    def for_environment(cls, env: jinja2.Environment) -> LayoutCache | None:
+        from .resources import cache_roots
+
+        options = (jinja2.__version__, env.block_start_string, env.block_end_string,
+                   env.variable_start_string, env.variable_end_string,
+                   env.comment_start_string, env.comment_end_string,
+                   env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks,
+                   env.lstrip_blocks, env.newline_sequence, env.keep_trailing_newline,
+                   env.optimized, env.is_async, _name(env.autoescape), _name(env.finalize),
+                   _name(env.undefined), sorted(env.extensions), sorted(env.filters),
+                   sorted(env.tests))
+        fingerprint = hashlib.sha256(repr(options).encode()).hexdigest()
+        for root in cache_roots():
+            folder = root / cls.FOLDER
+            if _own_folder(folder):
+                return cls(str(folder), fingerprint)
+        return None
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        return super().get_cache_key(f"{self.fingerprint}|{name}", filename)
+
+    def dump_bytecode(self, bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _name(value) -> str:
+    """A stable name for an environment option (a function by where it is defined)."""
+    if callable(value):
+        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', value)}"
+    return repr(value)
+
+
+def _own_folder(folder: Path) -> bool:
+    """Make ``folder`` (mode 0700) if need be; whether it and its parent are real
+    folders of this user that no one else may write to."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in (folder.parent, folder):
+            st = os.lstat(path)
+            if (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid()
+                    or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+                return False
+        return os.access(folder, os.W_OK | os.X_OK)
+    except OSError:
+        return False
 
 
 def theme_css(project: Project, paper: str | None = None) -> str:
@@ -234,9 +307,10 @@ class Press:
         self.fonts = load_fonts(project.layouts_dir, project.fonts_dir)
         use_only_bundled_fonts(project.fonts_dir, self.fonts.fallback_families(),
                                self.fonts.hidden())
-        check_harfbuzz_subset()
         logging.getLogger("weasyprint").addFilter(_one_warning_per_entry)
         from weasyprint.text.fonts import FontConfiguration
+
+        check_harfbuzz_subset()
 
         self.project = project
         self.env = layout_environment(project.layouts_dir)

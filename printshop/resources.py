@@ -8,7 +8,6 @@ refuses everything else (other files, the network, ``data:``).
 
 from __future__ import annotations
 
-import ctypes.util
 import functools
 import hashlib
 import logging
@@ -25,8 +24,9 @@ FONT_SUFFIXES = (".ttf", ".otf", ".woff", ".woff2")
 LOGGER = logging.getLogger("printshop")
 
 
-def _cache_roots() -> list[Path]:
-    """Where a fontconfig file may go: the user's cache, else the temporary folder."""
+def cache_roots() -> list[Path]:
+    """Where printshop keeps what it computed once (the fontconfig file, font facts,
+    compiled layouts): the user's cache, else the temporary folder."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return [Path(base) / "printshop", Path(tempfile.gettempdir()) / f"printshop-{os.getuid()}"]
 
@@ -42,7 +42,7 @@ def fontconfig_file(fonts_dir: Path, fallbacks: Sequence[str] = (),
     fonts_dir = fonts_dir.resolve()
     text = _conf_text(fonts_dir, fallbacks, hidden)
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
-    for root in _cache_roots():
+    for root in cache_roots():
         try:
             return _write_conf(root / f"fontconfig-{key}", text)
         except OSError:
@@ -94,8 +94,14 @@ def use_only_bundled_fonts(fonts_dir: Path, fallbacks: Sequence[str] = (),
 
 @functools.cache
 def check_harfbuzz_subset() -> bool:
-    """Warn once when WeasyPrint will subset fonts slowly (and differently)."""
-    if ctypes.util.find_library("harfbuzz-subset"):
+    """Warn once when WeasyPrint will subset fonts slowly (and differently).
+
+    Asks WeasyPrint (after it is imported) whether it loaded the library: it
+    looked already, and asking ctypes again would run ``ldconfig -p`` once more.
+    """
+    from weasyprint.text.ffi import harfbuzz_subset
+
+    if harfbuzz_subset:
         return True
     LOGGER.warning(
         "libharfbuzz-subset0 is not installed: fonts are subset with fontTools, "
