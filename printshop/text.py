@@ -48,21 +48,20 @@ def require_raqm() -> None:
 
 @functools.cache
 def coverage(path: str) -> frozenset[int]:
-    """Code points a font file has glyphs for (read once per process)."""
-    from fontTools.ttLib import TTFont
+    """Code points a font file has glyphs for (once per process; cached on disk by
+    `printshop.fontfacts`, so a cold process opens no font to answer)."""
+    from .fontfacts import coverage as cached_coverage
 
-    with TTFont(path, lazy=True) as font:
-        return frozenset(font.getBestCmap())
+    return cached_coverage(path)
 
 
 @functools.cache
 def is_colour(path: str) -> bool:
     """Whether a font draws in its own colours (COLR layers): drawn with Pillow's
     ``embedded_color``."""
-    from fontTools.ttLib import TTFont
+    from .fontfacts import is_colour as cached_is_colour
 
-    with TTFont(path, lazy=True) as font:
-        return "COLR" in font
+    return cached_is_colour(path)
 
 
 @functools.cache
