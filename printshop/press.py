@@ -11,7 +11,6 @@ import hashlib
 import logging
 import os
 import re
-import stat
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -142,7 +141,7 @@ class LayoutCache(jinja2.FileSystemBytecodeCache):
 
     @classmethod
     def for_environment(cls, env: jinja2.Environment) -> LayoutCache | None:
-        from .resources import cache_roots
+        from .resources import cache_roots, own_folder
 
         options = (jinja2.__version__, env.block_start_string, env.block_end_string,
                    env.variable_start_string, env.variable_end_string,
@@ -155,7 +154,7 @@ class LayoutCache(jinja2.FileSystemBytecodeCache):
         fingerprint = hashlib.sha256(repr(options).encode()).hexdigest()
         for root in cache_roots():
             folder = root / cls.FOLDER
-            if _own_folder(folder):
+            if own_folder(folder):
                 return cls(str(folder), fingerprint)
         return None
 
@@ -174,21 +173,6 @@ def _name(value) -> str:
     if callable(value):
         return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', value)}"
     return repr(value)
-
-
-def _own_folder(folder: Path) -> bool:
-    """Make ``folder`` (mode 0700) if need be; whether it and its parent are real
-    folders of this user that no one else may write to."""
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for path in (folder.parent, folder):
-            st = os.lstat(path)
-            if (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid()
-                    or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
-                return False
-        return os.access(folder, os.W_OK | os.X_OK)
-    except OSError:
-        return False
 
 
 def theme_css(project: Project, paper: str | None = None) -> str:
@@ -308,6 +292,9 @@ class Press:
         use_only_bundled_fonts(project.fonts_dir, self.fonts.fallback_families(),
                                self.fonts.hidden())
         logging.getLogger("weasyprint").addFilter(_one_warning_per_entry)
+        from .libraries import import_weasyprint
+
+        import_weasyprint()  # its C libraries' lookups remembered: ~280 ms a cold process
         from weasyprint.text.fonts import FontConfiguration
 
         check_harfbuzz_subset()

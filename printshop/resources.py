@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,22 @@ def cache_roots() -> list[Path]:
     compiled layouts): the user's cache, else the temporary folder."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return [Path(base) / "printshop", Path(tempfile.gettempdir()) / f"printshop-{os.getuid()}"]
+
+
+def own_folder(folder: Path) -> bool:
+    """Make ``folder`` (mode 0700) if need be; whether it and its parent are real
+    folders of this user that no one else may write to. A cache whose contents
+    decide what code runs (compiled layouts, library names) lives only in one."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in (folder.parent, folder):
+            st = os.lstat(path)
+            if (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid()
+                    or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+                return False
+        return os.access(folder, os.W_OK | os.X_OK)
+    except OSError:
+        return False
 
 
 def fontconfig_file(fonts_dir: Path, fallbacks: Sequence[str] = (),

@@ -317,3 +317,68 @@ def test_a_dossier_loads_no_card_renderer_and_no_pool(tmp_path):
         "assert r.exit_code == 0, r.output")
     assert (tmp_path / "dossiers" / f"{SEED}.pdf").is_file()
     assert not modules & {"printshop.text", "printshop.cards", "concurrent.futures.process"}
+
+
+# WeasyPrint's C library lookups (`printshop.libraries`): each run in a fresh process,
+# since a process imports WeasyPrint once.
+
+LOOKUP = """
+import ctypes.util, json, sys
+original = ctypes.util.find_library
+asked = []
+def spy(name):
+    asked.append(name)
+    if {forbid}:
+        raise AssertionError("find_library called for " + name)
+    return original(name)
+ctypes.util.find_library = spy
+from printshop.libraries import import_weasyprint
+import_weasyprint()
+assert ctypes.util.find_library is spy, "find_library put back"
+import weasyprint.text.ffi as ffi
+assert ffi.pango is not None and ffi.harfbuzz is not None
+print(json.dumps(asked))
+"""
+
+
+def _lookups(cache_home: Path, forbid: bool = False, env: dict | None = None) -> list[str]:
+    (cache_home / "tmp").mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, "-c", LOOKUP.format(forbid=forbid)],
+                          capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "XDG_CACHE_HOME": str(cache_home),
+                               "TMPDIR": str(cache_home / "tmp"), **(env or {})})
+    assert done.returncode == 0, done.stderr
+    return __import__("json").loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_library_lookups_are_remembered_and_give_the_same_answers(tmp_path):
+    import json
+
+    first = _lookups(tmp_path)
+    assert len(first) >= 5  # WeasyPrint asks for every name of every platform
+    remembered = tmp_path / "printshop" / "libraries" / "find_library.json"
+    answers = json.loads(remembered.read_text())["answers"]
+    import ctypes.util
+
+    assert answers == {name: ctypes.util.find_library(name) for name in first}
+    assert _lookups(tmp_path, forbid=True) == [], "the second process asks nothing"
+
+
+def test_library_lookups_run_again_when_what_they_depend_on_changes(tmp_path):
+    _lookups(tmp_path)
+    changed = _lookups(tmp_path, env={"LD_LIBRARY_PATH": str(tmp_path)})
+    assert changed, "another LD_LIBRARY_PATH: asked again"
+
+
+def test_a_damaged_or_foreign_library_cache_is_not_used(tmp_path):
+    remembered = tmp_path / "printshop" / "libraries" / "find_library.json"
+    remembered.parent.mkdir(parents=True, mode=0o700)
+    remembered.write_text("{not json")
+    assert _lookups(tmp_path), "damaged: asked again"
+    remembered.parent.chmod(0o777)  # anyone may write: its answers could load any code
+    try:
+        remembered.write_text('{"key": "x", "answers": {}}')
+        assert _lookups(tmp_path)
+        assert remembered.read_text() == '{"key": "x", "answers": {}}', "left alone"
+    finally:
+        remembered.parent.chmod(0o700)
