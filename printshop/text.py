@@ -202,7 +202,7 @@ class FontChain:
         return coloured
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=512)  # recurring texts stay; a batch's titles pass through
 def run_mask(path: str, text: str, size: int, rtl: bool, fx: float, fy: float):
     """The anti-aliased coverage mask of one run drawn from the fractional start
     (fx, fy), and its offset from the integer start, exactly as ``ImageDraw.text``
