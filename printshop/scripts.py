@@ -88,9 +88,12 @@ _PAR_LTR, _PAR_RTL = 0x110, 0x111
 
 @functools.cache
 def _fribidi():
-    name = ctypes.util.find_library("fribidi") or "libfribidi.so.0"
+    try:  # the Linux soname first: find_library runs ldconfig (~10 ms a cold process)
+        lib = ctypes.CDLL("libfribidi.so.0")
+    except OSError:
+        lib = None
     try:
-        lib = ctypes.CDLL(name)
+        lib = lib or ctypes.CDLL(ctypes.util.find_library("fribidi") or "libfribidi.so.0")
     except OSError as error:
         raise RenderError(
             "GNU FriBidi (libfribidi0) is missing: right-to-left text cannot be laid out. "
