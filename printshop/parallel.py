@@ -13,6 +13,15 @@ of named destinations, the page labels and one structure tree
 (`printshop.structure`); the fonts the parts share are stored once
 (`printshop.pdffonts`). Memory is that of one piece at a time, however long the
 book.
+
+The parts are laid out in book order and joined (`_Joined`) as they arrive,
+while the workers lay out the rest: a part's folios are known once the parts
+before it are, its cross-references to earlier records too (those to later
+ones wait for the last part). The front matter, which lists every page number,
+is laid out last (in a worker, beside the index) and put before the body. The
+book's objects are the same as when it was joined front matter first; only
+their numbering in the file (qpdf numbers them in the order they were made)
+differs.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from .load import Bestiary, Loaded
 from .pdffonts import Digits, SharedFonts, StandIns, add_glyphs, subset_fonts, used_glyphs, \
     write_numbers
 from .press import finish_pdf, one_annotation_per_link, write_pdf
-from .structure import StructureJoin
+from .structure import BodyStructure, StructureJoin
 
 LOGGER = logging.getLogger("printshop")
 
@@ -133,19 +142,33 @@ def _part_folios(records: Sequence[Loaded], parts: dict[str, Part]) -> dict[str,
     return folios
 
 
+def blank_piece(book: Book) -> _Piece:
+    """The blank page put where a record or piece must start on the right."""
+    return _piece(book.press.render(
+        book.press.html("book-blank.html.j2", {"pub": book.project.config.publication}),
+        book.stylesheets), book.options.variant(book.project.config), lambda target: target)
+
+
 def stitch(book: Book, bestiary: Bestiary, parts: dict[str, Part],
            records: Sequence[Loaded] | None = None,
-           submit: Callable | None = None) -> tuple[BookDocument, bytes]:
+           submit: Callable | None = None, body: "_Joined | None" = None
+           ) -> tuple[BookDocument, bytes]:
     """Lay out the front matter, appendix and index, then join them with the parts.
 
-    With ``submit`` (a process pool's, whose workers are forks of this process and
-    hold ``build._WORKER``), the index, the longest piece (its columns), is laid
-    out in a worker while this process lays out the front matter and joins
-    everything before it.
+    ``body``: the parts already joined, in book order, as they were laid out
+    (`print_book`); else they are joined here. With ``submit`` (a process pool's,
+    whose workers are forks of this process and hold ``build._WORKER``), the index
+    (the longest piece: its columns) and the front matter are laid out in workers
+    while this process writes the appendix and the body's page numbers.
     """
     started = time.perf_counter()
     records = book.records(bestiary, records)
+    if body is None:
+        body = _Joined(blank_piece(book))
+        for item in records:
+            body.add_part(parts[item.slug])
     folios = _part_folios(records, parts)
+    assert folios == body.folios, "the body's folios are the parts' page counts'"
     last = records[-1].slug
     appendix = folios[last] + len(parts[last].pages)
     appendix += 1 - appendix % 2
@@ -163,50 +186,92 @@ def stitch(book: Book, bestiary: Bestiary, parts: dict[str, Part],
     # name are known (body pages only: no front-matter page is a link target here).
     describe = link_words(records, anchor_pages, 0)
     variant = book.options.variant(book.project.config)
+    folios = {**folios, "#appendix": appendix, "#index": index_start}
+    slugs = [item.slug for item in records]
     if submit is not None:
-        job = submit(_index_in_worker, [item.slug for item in records], dict(anchor_pages),
-                     index_start, variant)
+        index_job = submit(_index_in_worker, slugs, dict(anchor_pages), index_start, variant)
+        front_job = submit(_front_in_worker, slugs, folios, dict(anchor_pages), variant)
 
         def index() -> _Piece:
-            piece, more = job.result()
+            piece, more = index_job.result()
             for anchor, page in more.items():
                 anchor_pages.setdefault(anchor, page)
             return piece
     back = _piece(back, variant, describe)
+    body.number_pages(describe)  # before the index's own anchors join anchor_pages
+    LOGGER.debug("book: appendix laid out and written, body numbered in %.2f s",
+                 time.perf_counter() - started)
     if submit is None:
         index = _index_piece(book, records, anchor_pages, index_start, variant)[0]
-    folios.update({"#appendix": appendix, "#index": index_start})
-    front = book.press.render(book.main_html(bestiary, records, section="front", folios=folios),
-                              book.stylesheets)
-    front_pages = len(front.pages) + len(front.pages) % 2  # the body starts on the right
-    front = _piece(front, variant, describe)
-    blank = _piece(book.press.render(
-        book.press.html("book-blank.html.j2", {"pub": book.project.config.publication}),
-        book.stylesheets), variant, describe)
+        front = _front_piece(book, bestiary, records, folios, describe, variant)
+    else:
+        front = front_job.result()
     _give_back_memory()
-    LOGGER.debug("book: front matter, appendix and blank page laid out and written in %.2f s",
-                 time.perf_counter() - started)
+    LOGGER.debug("book: front matter and appendix in %.2f s", time.perf_counter() - started)
     started = time.perf_counter()
-    body = [(parts[item.slug], folios[item.slug]) for item in records]
-    data, pages = _join(front, body, [back, index], blank, front_pages, folios, describe)
+    if _has_stand_ins(front) or _has_stand_ins(body.blank):
+        # Stand-in glyphs are numbered in the order the book meets them (`StandIns`):
+        # the front matter's first. Joined again in that order (a rare book).
+        body.pdf.close()
+        with _open(front.pdf) as source:
+            front_pages = len(source.pages) + len(source.pages) % 2
+        data, pages = _join(front, [(parts[slug], folios[slug]) for slug in slugs],
+                            [back, index], body.blank, front_pages, folios, describe)
+    else:
+        data, pages, front_pages = body.finish(front, [back, index])
     LOGGER.debug("book: joined in %.2f s", time.perf_counter() - started)
     laid_out = BookDocument(None, front_pages, list(records), anchor_pages)
     laid_out.pages_written = pages
     return laid_out, finish_pdf(data, variant)
 
 
+def _has_stand_ins(piece: _Piece) -> bool:
+    """Whether a piece draws stand-in glyphs (see `StandIns`)."""
+    return any(character for drawn in piece.glyphs.values() for *_, character in drawn)
+
+
+def _front_piece(book: Book, bestiary: Bestiary, records: Sequence[Loaded],
+                 folios: dict[str, int], describe: Callable[[str], str],
+                 variant: str) -> _Piece:
+    """The front matter laid out (its contents list ``folios``) and written."""
+    started = time.perf_counter()
+    front = book.press.render(book.main_html(bestiary, records, section="front", folios=folios),
+                              book.stylesheets)
+    laid = time.perf_counter()
+    piece = _piece(front, variant, describe)
+    LOGGER.debug("book: front matter laid out in %.2f s, written in %.2f s", laid - started,
+                 time.perf_counter() - laid)
+    return piece
+
+
+def _front_in_worker(slugs: list[str], folios: dict[str, int], anchor_pages: dict[str, int],
+                     variant: str) -> _Piece:
+    """`_front_piece` in a pool's worker, with the book it inherited (`print_book`)."""
+    from .build import _WORKER
+
+    bestiary = _WORKER["bestiary"]
+    records = [bestiary.loaded[slug] for slug in slugs]
+    return _front_piece(_WORKER["book"], bestiary, records, folios,
+                        link_words(records, anchor_pages, 0), variant)
+
+
 def _index_piece(book: Book, records: Sequence[Loaded], anchor_pages: dict[str, int],
                  index_start: int, variant: str) -> tuple[_Piece, dict[str, int]]:
     """The index laid out and written (its page counter from ``index_start``), and the
     pages of the anchors it defines (added to ``anchor_pages``)."""
+    started = time.perf_counter()
     index = book.index(records, anchor_pages, index_start)
+    laid = time.perf_counter()
     own: dict[str, int] = {}
     for i, page in enumerate(index.pages):
         for anchor in page.anchors:
             if anchor not in anchor_pages:
                 own.setdefault(anchor, index_start + i)
     anchor_pages.update(own)
-    return _piece(index, variant, link_words(records, anchor_pages, 0)), own
+    piece = _piece(index, variant, link_words(records, anchor_pages, 0))
+    LOGGER.debug("book: index laid out in %.2f s, written in %.2f s", laid - started,
+                 time.perf_counter() - laid)
+    return piece, own
 
 
 def _index_in_worker(slugs: list[str], anchor_pages: dict[str, int], index_start: int,
@@ -307,6 +372,226 @@ def _join(front: _Piece, body: list[tuple[Part, int]],
         return out.getvalue(), len(pdf.pages)
 
 
+class _Joined:
+    """The parallel book being joined, body first: the parts in book order as they are
+    laid out (a blank page where one must start on the right), their page numbers
+    written as soon as the pages they name are known; then (`finish`) the front
+    matter put before them and the back matter after. The same PDF, byte for byte,
+    as joining front matter, parts and back matter in that order (`_join`), which
+    must wait for the front matter, and so for every part."""
+
+    def __init__(self, blank: _Piece) -> None:
+        import pikepdf
+
+        self.pdf = pikepdf.new()
+        self.blank = blank
+        with _open(blank.pdf) as source:
+            tagged = "/StructTreeRoot" in source.Root
+        self.tree = BodyStructure(self.pdf) if tagged else None
+        self.fonts, self.stand_ins, self.digits = SharedFonts(), StandIns(), Digits()
+        self.glyphs: dict = {}  # every glyph the body draws, per font
+        self.destinations: dict = {}
+        self.bookmarks: list = []  # pages counted from the body's first
+        self.folios: dict[str, int] = {}  # where each record joined so far starts
+        self.parts: list[tuple[Part, int]] = []  # (part, its first page in the body)
+        self.waiting: list[tuple[int, list]] = []  # pages whose cross-references wait
+        self.numbered = False
+
+    def _add(self, piece: _Piece | Part, source, first: int, destinations: dict,
+             bookmarks: list, glyphs: dict) -> None:
+        """A copied source's destinations, bookmarks and glyphs, in the book."""
+        import pikepdf
+
+        pdf = self.pdf
+        pages = {page.objgen: i for i, page in enumerate(source.pages)}
+        names = pikepdf.NameTree(source.Root.Names.Dests) if "/Names" in source.Root else {}
+        for name in piece.anchors:
+            if name in destinations or name not in names:
+                continue
+            dest = names[name]
+            destinations[name] = pikepdf.Array([pdf.pages[first + pages[dest[0].objgen]].obj,
+                                                *list(dest)[1:]])
+        bookmarks.extend(_shift(piece.bookmarks, first))
+        add_glyphs(glyphs, piece.glyphs,
+                   self.stand_ins.renumber(piece.glyphs, pdf.pages[first:first + len(pages)]))
+
+    def _append(self, piece: _Piece | Part, destinations: dict | None = None,
+                bookmarks: list | None = None, glyphs: dict | None = None) -> int:
+        """Copy a part or piece at the end; its first page's index."""
+        import warnings
+
+        import pikepdf
+
+        with _open(piece.pdf) as source, warnings.catch_warnings():
+            # (open while its copied streams are read; the names are made in `finish`)
+            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+            self.fonts.hold_back(source.pages)
+            first = len(self.pdf.pages)
+            self.pdf.pages.extend(source.pages)
+            self.fonts.restore(self.pdf.pages[first:])
+            if self.tree:
+                self.tree.append(self.tree.adopt_pages(source, self.pdf.pages[first:]))
+            self._add(piece, source, first,
+                      self.destinations if destinations is None else destinations,
+                      self.bookmarks if bookmarks is None else bookmarks,
+                      self.glyphs if glyphs is None else glyphs)
+        return first
+
+    def add_part(self, part: Part) -> None:
+        """Join the next record's part (in book order); write its folios and the
+        cross-references to records already joined."""
+        if len(self.pdf.pages) % 2:
+            self._append(self.blank)
+        folio = self.folios[part.slug] = len(self.pdf.pages) + 1
+        first = self._append(part)
+        self.parts.append((part, first))
+        for k, laid_out in enumerate(part.pages):
+            numbers = [*laid_out["xrefs"], folio + k]
+            if all(target in self.folios for target in laid_out["xrefs"]):
+                self._number(first + k, numbers)
+            else:
+                self.waiting.append((first + k, numbers))
+
+    def _number(self, page: int, numbers: list) -> None:
+        """Write a part's page's numbers: cross-references (record slugs) in the text,
+        then the folio (last in the page's content), right-aligned on a right-hand
+        page (an odd folio)."""
+        *targets, folio = numbers
+        _write_numbers(self.pdf.pages[page],
+                       [*((str(self.folios[target]), False) for target in targets),
+                        (str(folio), folio % 2 == 1)], self.digits, self.glyphs)
+
+    def number_pages(self, describe: Callable[[str], str]) -> None:
+        """Every part joined: the page numbers that waited for later records, and the
+        links' words, now that the pages they lead to are known."""
+        for page, numbers in self.waiting:
+            self._number(page, numbers)
+        self.waiting = []
+        for part, first in self.parts:
+            for k in range(len(part.pages)):
+                _describe_links(self.pdf.pages[first + k], describe)
+        self.numbered = True
+
+    def finish(self, front: _Piece, back: list[_Piece | Callable[[], _Piece]]
+               ) -> tuple[bytes, int, int]:
+        """The book's bytes and pages, and the front matter's pages: the front matter
+        (and a blank page if its pages are odd) put before the body, the back matter
+        after it, each on a right-hand page; one outline, one table of named
+        destinations, the page labels, one structure tree; fonts subset."""
+        import io
+        import warnings
+
+        import pikepdf
+
+        assert self.numbered
+        pdf = self.pdf
+        destinations: dict = {}
+        bookmarks: list = []
+        glyphs: dict = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)  # names are made below
+            with _open(front.pdf) as source:
+                count = len(source.pages)
+                self.fonts.hold_back(source.pages)
+                for k, page in enumerate(source.pages):
+                    pdf.pages.insert(k, page)
+                self.fonts.restore(pdf.pages[:count])
+                # Not its named destinations: the book has always left them out
+                # (`_join` drops the front matter's /Names before reading them).
+                self._add(front, source, 0, {}, bookmarks, glyphs)
+                for key, value in source.Root.items():
+                    if key not in ("/Pages", "/StructTreeRoot", "/Outlines", "/Names",
+                                   "/PageLabels"):
+                        pdf.Root[key] = _copy(pdf, source, value)
+                for key, value in source.trailer.items():
+                    if key in ("/Info", "/ID"):
+                        pdf.trailer[key] = _copy(pdf, source, value)
+                version = source.pdf_version
+                more = []
+                if count % 2:  # the body starts on the right
+                    blank = _open(self.blank.pdf)
+                    self.fonts.hold_back(blank.pages)
+                    pdf.pages.insert(count, blank.pages[0])
+                    self.fonts.restore(pdf.pages[count:count + 1])
+                    self._add(self.blank, blank, count, destinations, bookmarks, glyphs)
+                    more.append((blank, pdf.pages[count:count + 1]))
+                if self.tree:
+                    self.tree.prepend(source, more)
+                for opened, _ in more:
+                    opened.close()
+            front_pages = count + count % 2
+            for name, destination in self.destinations.items():
+                destinations.setdefault(name, destination)
+            bookmarks.extend(_shift(self.bookmarks, front_pages))
+            for name, drawn in self.glyphs.items():
+                book = glyphs.setdefault(name, {})
+                for glyph, figures in drawn.items():
+                    book.setdefault(glyph, figures)
+            for piece in back:
+                if callable(piece):  # laid out elsewhere meanwhile: wait for it now
+                    waited = time.perf_counter()
+                    piece = piece()
+                    LOGGER.debug("book: waited %.2f s for the index",
+                                 time.perf_counter() - waited)
+                if len(pdf.pages) % 2:
+                    self._append(self.blank, destinations, bookmarks, glyphs)
+                self._append(piece, destinations, bookmarks, glyphs)
+            if self.tree:
+                self.tree.finish()
+            pdf.Root.Names = pdf.make_indirect(pikepdf.Dictionary(Dests=pikepdf.Dictionary(
+                Names=pikepdf.Array([v for name in sorted(destinations)
+                                     for v in (pikepdf.String(name), destinations[name])]))))
+            _outline(pdf, bookmarks)
+            nums = [front_pages, pikepdf.Dictionary(S=pikepdf.Name.D, St=1)]
+            if front_pages:
+                nums = [0, pikepdf.Dictionary(S=pikepdf.Name.r), *nums]
+            pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
+            subset_fonts(self.fonts.fonts.values(), glyphs)
+            out = io.BytesIO()
+            pdf.save(out, deterministic_id=True, compress_streams=True, min_version=version,
+                     object_stream_mode=pikepdf.ObjectStreamMode.generate)
+            pages = len(pdf.pages)
+            pdf.close()
+            return out.getvalue(), pages, front_pages
+
+
+def _copy(pdf, source, value):
+    """A copy in ``pdf`` of an object of ``source``, direct or not."""
+    import pikepdf
+
+    if getattr(value, "is_indirect", False):
+        return pdf.copy_foreign(value)
+    if isinstance(value, (pikepdf.Dictionary, pikepdf.Array)):
+        return pdf.copy_foreign(source.make_indirect(pikepdf.Array([value])))[0]
+    return value
+
+
+def _write_numbers(page, numbers: list[tuple[str, bool]], digits: Digits, glyphs: dict) -> None:
+    """A part's page's numbers written over the placeholders (its content compressed
+    again right away, so that memory holds it packed)."""
+    import zlib
+
+    import pikepdf
+
+    content = page.obj.Contents
+    fonts = page.obj.Resources.get("/Font", {})
+    data = write_numbers(content.read_bytes(), numbers, fonts, digits, glyphs)
+    content.write(zlib.compress(data), filter=pikepdf.Name.FlateDecode)
+
+
+def _describe_links(page, describe: Callable[[str], str]) -> None:
+    """A part's page's links' words, and their print flag."""
+    import pikepdf
+
+    for annotation in page.obj.get("/Annots", []):
+        target = annotation.get("/Dest")
+        if isinstance(target, pikepdf.String):
+            annotation.Contents = pikepdf.String(describe(str(target)))
+        # Printed with the page, as PDF/A asks (WeasyPrint sets it for its PDF/A
+        # variants only; parts are written alike for every variant).
+        annotation.F = 4
+
+
 def _open(data: bytes | Path):
     import io
 
@@ -388,14 +673,6 @@ def _give_back_memory() -> None:
         pass
 
 
-def part_weight(item: Loaded) -> int:
-    """How long a record's part takes to lay out, roughly: its entry's size."""
-    try:
-        return item.path.stat().st_size
-    except OSError:
-        return 0
-
-
 def print_book(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str], jobs: int,
                warn: Callable[[str], None]) -> tuple[list[str], BookDocument | None, bytes]:
     """The parallel book from start to end: each record laid out alone into the parts
@@ -409,13 +686,12 @@ def print_book(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str], 
     laid-out book and its bytes).
     """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from . import build
 
-    valid = {item.slug: item for item in bestiary.valid}
-    tasks = sorted((build._part_task(slug, key) for slug, key in keys.items()),
-                   key=lambda task: (-part_weight(valid[task.slug]), task.slug))
+    order = [item.slug for item in book.records(bestiary, None)]
+    tasks = [build._part_task(slug, keys[slug]) for slug in order]
     build._init_worker(book.project, bestiary, out, book.options)
     build._WORKER.update(press=book.press, book=book)  # inherited by the forks
     failures: list[str] = []
@@ -437,46 +713,70 @@ def print_book(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str], 
     pool = ProcessPoolExecutor(max_workers=workers,
                                mp_context=multiprocessing.get_context("fork"))
     try:
+        # In book order, so that each part can be joined as soon as it is laid out
+        # (the parts before it are, by then, mostly joined): the join is done while
+        # the workers lay out the rest, not after them.
         futures = {pool.submit(build.run_task, task): task for task in tasks}
-        for future in as_completed(futures):
-            try:
-                take(future.result())
-            except Exception as error:  # the worker died (killed, out of memory)
-                take(build.TaskResult(futures[future], error=f"worker failed: {error}"))
-        LOGGER.debug("book: %d parts laid out by %d workers in %.2f s", len(tasks), workers,
-                     time.perf_counter() - started)
+        body = _Joined(blank_piece(book))  # the workers are forked: this stays here
+        done: dict[str, bool] = {}
+        joined = 0
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                try:
+                    result = future.result()
+                except Exception as error:  # the worker died (killed, out of memory)
+                    result = build.TaskResult(futures[future], error=f"worker failed: {error}")
+                take(result)
+                done[futures[future].slug] = not result.error
+            while not failures and joined < len(order) and done.get(order[joined]):
+                body.add_part(_cached_part(bestiary.loaded[order[joined]], out,
+                                           keys[order[joined]]))
+                joined += 1
+        LOGGER.debug("book: %d parts laid out by %d workers and joined in %.2f s",
+                     len(tasks), workers, time.perf_counter() - started)
         if failures:
             return failures, None, b""
+        submitted = []
 
         def submit(*args):
-            # The index is the last task: the workers leave once it is done, so the
-            # join that follows does not share memory with idle workers.
-            job = pool.submit(*args)
-            pool.shutdown(wait=False)
-            return job
+            # The index and front matter are the last tasks: the workers leave once
+            # they are done, so the join that follows does not share memory with
+            # idle workers.
+            submitted.append(pool.submit(*args))
+            if len(submitted) == 2:
+                pool.shutdown(wait=False)
+            return submitted[-1]
 
-        return [], *_stitch_cached(book, bestiary, out, keys, submit)
+        return [], *_stitch_cached(book, bestiary, out, keys, submit, body)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _stitch_cached(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str],
-                   submit: Callable | None = None) -> tuple[BookDocument, bytes]:
-    """`stitch` the parts cached under ``keys``, then forget the parts no book needs."""
+def _cached_part(item: Loaded, out: Path, key: str) -> Part:
+    """A part from the parts cache (its PDF read when it is joined)."""
     import json
 
     from .build import PARTS_DIR
     from .errors import RenderError
 
-    parts = {}
-    for item in bestiary.valid:
-        pdf, about = (out / PARTS_DIR / f"{keys[item.slug]}.{ext}" for ext in ("pdf", "json"))
-        if not pdf.is_file() or not about.is_file():
-            raise RenderError(f"the laid-out part of {item.display} is missing from "
-                              f"{out / PARTS_DIR}; build again")
-        parts[item.slug] = Part(item.slug, pdf, **json.loads(about.read_text()))
-    laid_out, data = stitch(book, bestiary, parts, submit=submit)
+    pdf, about = (out / PARTS_DIR / f"{key}.{ext}" for ext in ("pdf", "json"))
+    if not pdf.is_file() or not about.is_file():
+        raise RenderError(f"the laid-out part of {item.display} is missing from "
+                          f"{out / PARTS_DIR}; build again")
+    return Part(item.slug, pdf, **json.loads(about.read_text()))
+
+
+def _stitch_cached(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str],
+                   submit: Callable | None = None, body: _Joined | None = None
+                   ) -> tuple[BookDocument, bytes]:
+    """`stitch` the parts cached under ``keys``, then forget the parts no book needs."""
+    parts = {item.slug: _cached_part(item, out, keys[item.slug]) for item in bestiary.valid}
+    laid_out, data = stitch(book, bestiary, parts, submit=submit, body=body)
     keep = {f"{key}.{ext}" for key in keys.values() for ext in ("pdf", "json")}
+    from .build import PARTS_DIR
+
     for stale in (out / PARTS_DIR).glob("*"):  # parts no book needs any more (ours alone)
         if stale.name not in keep and not stale.name.startswith("."):
             stale.unlink(missing_ok=True)

@@ -304,11 +304,14 @@ class Digits:
         return None
 
 
-def rewrite_text(content: bytes, fonts, rewrite: Rewrite) -> bytes:
+def rewrite_text(content: bytes, fonts, rewrite: Rewrite,
+                 wanted: Callable[[object, bytes], bool] | None = None) -> bytes:
     """``content`` with each text array passed through ``rewrite`` (see `Rewrite`).
     Glyphs are 2-byte codes, as WeasyPrint writes them for its CID fonts; the
     spacing numbers between them stay where they are; a move shifts the x of the
-    text matrix before the array."""
+    text matrix before the array. ``wanted`` (font, the array's bytes): whether
+    ``rewrite`` may change the array at all (a quick look, so that the others'
+    glyphs are not read)."""
     out, last, font, size, origin = [], 0, None, 0.0, None
     for match in _TEXT_OPS.finditer(content):
         if match.group(1) is not None:
@@ -320,6 +323,8 @@ def rewrite_text(content: bytes, fonts, rewrite: Rewrite) -> bytes:
         if font is None:
             continue
         array = match.group(5)
+        if wanted is not None and not wanted(font, array):
+            continue
         tokens = list(_GLYPH.finditer(array))
         glyphs = [int(t.group(1)[i:i + 4], 16) for t in tokens
                   for i in range(0, len(t.group(1)), 4)]
@@ -375,7 +380,16 @@ def write_numbers(content: bytes, numbers: list[tuple[str, bool]], fonts, digits
             book.setdefault(figures[int(digit)], (width, digit))
         return changed, (len(at) - len(number)) * width * size / 1000 if right else 0.0
 
-    content = rewrite_text(content, fonts, rewrite)
+    def wanted(font, array: bytes) -> bool:
+        # Only an array with the placeholder's code can hold a placeholder (a match
+        # across two glyphs' codes is weeded out by `rewrite`).
+        known = digits(font)
+        if known is None or not todo:
+            return False
+        code = b"%04x" % known[0]
+        return code in array or code.upper() in array
+
+    content = rewrite_text(content, fonts, rewrite, wanted)
     if todo:
         raise RenderError(f"{len(todo)} page number(s) found no placeholder")
     return content

@@ -71,6 +71,7 @@ class StructureJoin:
         self.document = _document(root)
         self.nums: dict[int, object] = dict(_number_tree(root.ParentTree))
         self.next_key = max(self.nums, default=-1) + 1
+        self.adopted: list = []  # copied elements whose parent is the book's /Document
 
     def append(self, kids) -> None:
         """Add top-level elements (their /P already the book's /Document, see `_take`)
@@ -102,7 +103,9 @@ class StructureJoin:
         carrier = source.make_indirect(pikepdf.Array([*kids, *(value for _, value in entries)]))
         copied = self.pdf.copy_foreign(carrier)
         for element in adopted:
-            self.pdf.copy_foreign(element).P = self.document
+            copy = self.pdf.copy_foreign(element)
+            copy.P = self.document
+            self.adopted.append(copy)
         offset = self.next_key
         self.next_key += max((key for key, _ in entries), default=-1) + 1
         values = {key: copied[len(kids) + i] for i, (key, _) in enumerate(entries)}
@@ -132,3 +135,68 @@ class StructureJoin:
         root.ParentTree = self.pdf.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(
             [v for key in sorted(self.nums) for v in (key, self.nums[key])])))
         root.ParentTreeNextKey = self.next_key
+
+
+class BodyStructure(StructureJoin):
+    """The structure tree of a book joined body first (`parallel._Joined`): the parts'
+    elements and keys are collected as they come (keys from 0, their parent a
+    stand-in for the book's /Document); `prepend` then puts the front matter's tree
+    (whose root and /Document become the book's) and any pages after it before
+    them, and moves the body's keys past theirs. The result is the tree
+    `StructureJoin` makes joining the same sources front matter first."""
+
+    def __init__(self, pdf) -> None:  # pylint: disable=super-init-not-called
+        import pikepdf
+
+        self.pdf = pdf
+        self.document = pdf.make_indirect(pikepdf.Dictionary())  # until `prepend`
+        self.nums = {}
+        self.next_key = 0
+        self.adopted = []
+        self.kids: list | None = []  # the body's top-level elements (None: placed)
+        self.keyed: list = []  # the body's pages, whose keys move in `prepend`
+
+    def append(self, kids) -> None:
+        if self.kids is None:
+            super().append(kids)
+        else:
+            self.kids.extend(kids)
+
+    def adopt_pages(self, source, pages) -> list:
+        if self.kids is not None:
+            self.keyed.extend(page.obj for page in pages)
+        return super().adopt_pages(source, pages)
+
+    def prepend(self, front, more: list) -> None:
+        """Put the tree of ``front`` (whose pages were just copied into the book: its
+        root becomes the book's) and of the sources ``more`` (source, pages), copied
+        after it, before the body's."""
+        import pikepdf
+
+        body_nums, body_kids, body_adopted, body_next = (self.nums, self.kids, self.adopted,
+                                                         self.next_key)
+        root = self.pdf.Root.StructTreeRoot = self.pdf.copy_foreign(front.Root.StructTreeRoot)
+        self.document = _document(root)
+        self.nums = dict(_number_tree(root.ParentTree))
+        self.next_key = max(self.nums, default=-1) + 1
+        self.adopted = []
+        kids: list = []
+        for source, pages in more:
+            kids.extend(StructureJoin.adopt_pages(self, source, pages))  # keys final
+        base = self.next_key
+        for element in body_adopted:
+            element.P = self.document
+        for page in self.keyed:
+            if "/StructParents" in page:
+                page.StructParents = int(page.StructParents) + base
+            for annotation in page.get("/Annots", []):
+                if "/StructParent" in annotation:
+                    annotation.StructParent = int(annotation.StructParent) + base
+        self.keyed = []
+        self.nums.update((key + base, value) for key, value in body_nums.items())
+        self.next_key += body_next
+        document_kids = self.document.get("/K")
+        if not isinstance(document_kids, pikepdf.Array):
+            document_kids = self.document.K = pikepdf.Array(kids_of(self.document))
+        document_kids.extend([*kids, *body_kids])
+        self.kids = None  # from now on, straight into the book's /Document
