@@ -17,8 +17,11 @@ book.
 The parts are laid out in book order and joined (`_Joined`) as they arrive,
 while the workers lay out the rest: a part's folios are known once the parts
 before it are, its cross-references to earlier records too (those to later
-ones wait for the last part). The front matter, which lists every page number,
-is laid out last (in a worker, beside the index) and put before the body. The
+ones wait for the last part). The index (whose layout is the longest piece, and
+which starts as soon as the last part is in: the appendix's pages are counted
+while the parts are laid out) and the front matter, which lists every page
+number, are laid out last, in the workers, and the front matter is put before
+the body. The
 book's objects are the same as when it was joined front matter first; only
 their numbering in the file (qpdf numbers them in the order they were made)
 differs.
@@ -149,17 +152,28 @@ def blank_piece(book: Book) -> _Piece:
         book.stylesheets), book.options.variant(book.project.config), lambda target: target)
 
 
+def back_pages(book: Book, bestiary: Bestiary) -> int:
+    """The appendix's pages, laid out ahead of time (while the parts are): where it
+    starts is not known yet, but only its folios depend on that, not its pages."""
+    return len(book.press.render(book.main_html(bestiary, book.records(bestiary, None),
+                                                section="back"),
+                                 book.starting_at(1)).pages)
+
+
 def stitch(book: Book, bestiary: Bestiary, parts: dict[str, Part],
            records: Sequence[Loaded] | None = None,
-           submit: Callable | None = None, body: "_Joined | None" = None
-           ) -> tuple[BookDocument, bytes]:
+           submit: Callable | None = None, body: "_Joined | None" = None,
+           expected_back: int | None = None) -> tuple[BookDocument, bytes]:
     """Lay out the front matter, appendix and index, then join them with the parts.
 
     ``body``: the parts already joined, in book order, as they were laid out
     (`print_book`); else they are joined here. With ``submit`` (a process pool's,
     whose workers are forks of this process and hold ``build._WORKER``), the index
-    (the longest piece: its columns) and the front matter are laid out in workers
-    while this process writes the appendix and the body's page numbers.
+    (the longest piece: its columns) and the front matter are laid out in the
+    workers while this process lays out and writes the appendix and numbers the
+    body; with ``expected_back`` (`back_pages`), the index is started before the
+    appendix is laid out (and laid out again, here, should the appendix not have
+    those pages).
     """
     started = time.perf_counter()
     records = book.records(bestiary, records)
@@ -172,31 +186,51 @@ def stitch(book: Book, bestiary: Bestiary, parts: dict[str, Part],
     last = records[-1].slug
     appendix = folios[last] + len(parts[last].pages)
     appendix += 1 - appendix % 2
-    back = book.press.render(book.main_html(bestiary, records, section="back"),
-                             book.starting_at(appendix))
-    index_start = appendix + len(back.pages)
-    index_start += 1 - index_start % 2
-    anchor_pages = {"appendix": appendix, "index": index_start}
-    for item in records:
-        anchor_pages[item.slug] = folios[item.slug]
-        for k, laid_out in enumerate(parts[item.slug].pages):
-            for anchor in laid_out["anchors"]:
-                anchor_pages.setdefault(anchor, folios[item.slug] + k)
-    # Links' words are read when each piece is written, by when the pages they
-    # name are known (body pages only: no front-matter page is a link target here).
-    describe = link_words(records, anchor_pages, 0)
     variant = book.options.variant(book.project.config)
-    folios = {**folios, "#appendix": appendix, "#index": index_start}
     slugs = [item.slug for item in records]
-    if submit is not None:
-        index_job = submit(_index_in_worker, slugs, dict(anchor_pages), index_start, variant)
-        front_job = submit(_front_in_worker, slugs, folios, dict(anchor_pages), variant)
+
+    def page_numbers(back_count: int) -> tuple[int, dict[str, int]]:
+        index_start = appendix + back_count
+        index_start += 1 - index_start % 2
+        anchor_pages = {"appendix": appendix, "index": index_start}
+        for item in records:
+            anchor_pages[item.slug] = folios[item.slug]
+            for k, laid_out in enumerate(parts[item.slug].pages):
+                for anchor in laid_out["anchors"]:
+                    anchor_pages.setdefault(anchor, folios[item.slug] + k)
+        return index_start, anchor_pages
+
+    def start_index(index_start: int, anchor_pages: dict[str, int]) -> Callable[[], _Piece]:
+        job = submit(_index_in_worker, slugs, dict(anchor_pages), index_start, variant)
 
         def index() -> _Piece:
-            piece, more = index_job.result()
+            piece, more = job.result()
             for anchor, page in more.items():
                 anchor_pages.setdefault(anchor, page)
             return piece
+        return index
+
+    index = None
+    if submit is not None and expected_back is not None:
+        index_start, anchor_pages = page_numbers(expected_back)
+        index = start_index(index_start, anchor_pages)
+    back = book.press.render(book.main_html(bestiary, records, section="back"),
+                             book.starting_at(appendix))
+    if index is None or len(back.pages) != expected_back:
+        if index is not None:  # laid out ahead with other pages: the index again, here
+            LOGGER.debug("book: the appendix has %d pages, not %d: the index again",
+                         len(back.pages), expected_back)
+            submit = None
+        index_start, anchor_pages = page_numbers(len(back.pages))
+        if submit is not None:
+            index = start_index(index_start, anchor_pages)
+    # Links' words are read when each piece is written, by when the pages they
+    # name are known (body pages only: no front-matter page is a link target here).
+    describe = link_words(records, anchor_pages, 0)
+    folios = {**folios, "#appendix": appendix, "#index": index_start}
+    if submit is not None:
+        # Beside the index, in the other worker: the parent holds the body meanwhile.
+        front_job = submit(_front_in_worker, slugs, folios, dict(anchor_pages), variant)
     back = _piece(back, variant, describe)
     body.number_pages(describe)  # before the index's own anchors join anchor_pages
     LOGGER.debug("book: appendix laid out and written, body numbered in %.2f s",
@@ -718,6 +752,7 @@ def print_book(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str], 
         # the workers lay out the rest, not after them.
         futures = {pool.submit(build.run_task, task): task for task in tasks}
         body = _Joined(blank_piece(book))  # the workers are forked: this stays here
+        expected_back = back_pages(book, bestiary)
         done: dict[str, bool] = {}
         joined = 0
         pending = set(futures)
@@ -741,15 +776,15 @@ def print_book(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str], 
         submitted = []
 
         def submit(*args):
-            # The index and front matter are the last tasks: the workers leave once
-            # they are done, so the join that follows does not share memory with
-            # idle workers.
+            # The index and the front matter are the last tasks: the workers leave
+            # once they are done, so the join that follows does not share memory
+            # with idle workers.
             submitted.append(pool.submit(*args))
             if len(submitted) == 2:
                 pool.shutdown(wait=False)
             return submitted[-1]
 
-        return [], *_stitch_cached(book, bestiary, out, keys, submit, body)
+        return [], *_stitch_cached(book, bestiary, out, keys, submit, body, expected_back)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -769,11 +804,12 @@ def _cached_part(item: Loaded, out: Path, key: str) -> Part:
 
 
 def _stitch_cached(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str],
-                   submit: Callable | None = None, body: _Joined | None = None
-                   ) -> tuple[BookDocument, bytes]:
+                   submit: Callable | None = None, body: _Joined | None = None,
+                   expected_back: int | None = None) -> tuple[BookDocument, bytes]:
     """`stitch` the parts cached under ``keys``, then forget the parts no book needs."""
     parts = {item.slug: _cached_part(item, out, keys[item.slug]) for item in bestiary.valid}
-    laid_out, data = stitch(book, bestiary, parts, submit=submit, body=body)
+    laid_out, data = stitch(book, bestiary, parts, submit=submit, body=body,
+                            expected_back=expected_back)
     keep = {f"{key}.{ext}" for key in keys.values() for ext in ("pdf", "json")}
     from .build import PARTS_DIR
 

@@ -357,6 +357,44 @@ def test_parallel_book_matches_the_single_pass_page_for_page(which, request, tmp
     assert (again / "book" / "bestiary.pdf").read_bytes() == parallel, "reproducible"
 
 
+def qdf_objects(data: bytes) -> bytes:
+    """A PDF's objects as qpdf's QDF form writes them (numbered in reading order,
+    streams uncompressed), without what depends on how they were numbered in the
+    file: the original numbers, the /ID (a hash of the file) and the offsets."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    qpdf = shutil.which("qpdf")
+    assert qpdf, "qpdf is installed by scripts/system-deps.sh (Debian package qpdf)"
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(data)
+        handle.flush()
+        done = subprocess.run([qpdf, "--qdf", "--object-streams=disable",
+                               "--stream-data=uncompress", handle.name, "-"],
+                              capture_output=True, check=True)
+    body = done.stdout.split(b"\nxref\n")[0]
+    return b"\n".join(line for line in body.split(b"\n")
+                      if not line.startswith(b"%% Original object ID")
+                      and not line.lstrip().startswith(b"/ID ["))
+
+
+def test_parallel_book_joined_body_first_is_the_front_first_join(project, tmp_path,
+                                                                  monkeypatch):
+    """The parts are joined as they are laid out, the front matter put before them last
+    (`parallel._Joined`): the same objects as joining front matter, parts and back
+    matter in that order (`parallel._join`, still taken when the front matter draws
+    stand-in glyphs); only their numbering in the file differs."""
+    from printshop import build, parallel
+
+    assert build.book(project, tmp_path / "body-first", jobs=2, path="parallel").ok
+    monkeypatch.setattr(parallel, "_has_stand_ins", lambda piece: True)
+    assert build.book(project, tmp_path / "front-first", jobs=2, path="parallel").ok
+    body_first, front_first = ((tmp_path / way / "book" / "bestiary.pdf").read_bytes()
+                               for way in ("body-first", "front-first"))
+    assert qdf_objects(body_first) == qdf_objects(front_first)
+
+
 def test_the_cost_model_chooses_and_says_why():
     from printshop.bookpath import SINGLE_PASS_MAX_RECORDS, break_even, choose
 
