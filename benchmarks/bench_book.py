@@ -17,7 +17,9 @@ Each case runs in a fresh process of its own, so that its peak memory is its own
 (``peak MB``: that process; ``worker MB``: its largest worker, parallel only);
 the time is `build.book`'s (WeasyPrint's import included, as on the command
 line). With ``--rounds`` the single and parallel cases alternate, and the
-medians are compared. ``ratio`` is parallel / single; ``default`` is the path
+medians are compared. ``cpu s``: the CPU seconds of the case's process and its
+workers (imports included), steadier than wall time on a shared machine: on 2
+cores the parallel path cannot beat half its CPU work. ``ratio`` is parallel / single; ``default`` is the path
 `printshop book` takes by itself (`printshop.bookpath`) and its ratio to the
 single pass. The machines here are shared and noisy: compare ratios measured
 in one run, not absolute times.
@@ -67,10 +69,12 @@ else:
     with pikepdf.open(Path({out!r}) / "book" / project.config.book.filename) as pdf:
         pages = len(pdf.pages)
 elapsed = time.perf_counter() - start if {mode!r} == "plain" else elapsed
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                     resource.RUSAGE_CHILDREN))
+peak, workers = own.ru_maxrss / 1024, children.ru_maxrss / 1024
+cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 print(json.dumps({{"seconds": elapsed, "pages": pages, "peak_mb": peak, "worker_mb": workers,
-                   "bytes": len(data)}}))
+                   "bytes": len(data), "cpu": cpu}}))
 """
 
 
@@ -114,7 +118,7 @@ def main() -> None:
     print(f"# {cores()} cores; parallel jobs: {args.jobs or 'one per core'}; "
           f"rounds: {args.rounds}")
     print(f"{'entries':>9} {'case':9} {'seconds':>8} {'pages':>6} {'pages/s':>8} "
-          f"{'peak MB':>8} {'worker MB':>9} {'MB':>6} {'ratio':>6}")
+          f"{'peak MB':>8} {'worker MB':>9} {'MB':>6} {'ratio':>6} {'cpu s':>7}")
     summary = []
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as folder:
@@ -135,7 +139,8 @@ def main() -> None:
                 print(f"{label:>9} {mode:9} {seconds:8.2f} {last['pages']:6} "
                       f"{last['pages'] / seconds:8.1f} {max(r['peak_mb'] for r in runs):8.0f} "
                       f"{max(r['worker_mb'] for r in runs) if mode == 'parallel' else 0:9.0f} "
-                      f"{last['bytes'] / 1e6:6.2f} {seconds / single:6.3f}")
+                      f"{last['bytes'] / 1e6:6.2f} {seconds / single:6.3f} "
+                      f"{statistics.median(r['cpu'] for r in runs):7.1f}")
             parallel = statistics.median(r["seconds"] for r in results["parallel"])
             chosen = choose(size, args.jobs)
             ratio = parallel / single if chosen.parallel else 1.0

@@ -38,9 +38,14 @@ from dataclasses import dataclass
 #   0.5 s a record (layout, the index pass, writing).
 # - PART_PER_RECORD: a record laid out alone and written (whole fonts) by a warm
 #   process, median over 11 synthetic records in one process: 0.41-0.47 s.
-# - JOIN_PER_RECORD: what the parent spends per record after the parts, with the
-#   index in a worker: the front matter and appendix laid out and written, and the
-#   join (`printshop -v book` logs both at DEBUG): 3.5 s at 50 records.
+# - JOIN_PER_RECORD: the wall time per record after the last part is laid out
+#   (`printshop -v book` logs each step at DEBUG). The parts are joined while the
+#   workers lay out the rest (about 0.02 s of the parent's CPU a record, in the
+#   parts' time), so this is now mostly the index, laid out in a worker from the
+#   moment the last part is in (1.7-2 s at 50 records, 8.4 s at 200), then the
+#   front matter put before the body and the book written: 2.4 s at 50 records,
+#   9.8 s at 200 (it was 3.5 s at 50 and 10.1 s at 200 when the parent laid out
+#   the front matter and joined everything after the parts).
 # - PARALLEL_FIXED: the rest, fitted to the parallel path's seconds at 1, 2, 4 and
 #   12 records (2.10, 2.37, 3.28, 4.28): imports and set-up before the workers are
 #   forked, the pool, the small pieces, the join's own set-up.
@@ -52,7 +57,7 @@ SINGLE_FIXED = 1.1
 SINGLE_PER_RECORD = 0.5
 PARALLEL_FIXED = 1.5
 PART_PER_RECORD = 0.42
-JOIN_PER_RECORD = 0.07
+JOIN_PER_RECORD = 0.05
 #: The parallel path is taken only when predicted this much faster (a fraction of
 #: the single pass): where the two are close, the single pass (one process, no
 #: join) is the safer bet.
