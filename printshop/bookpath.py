@@ -13,6 +13,7 @@ ratios between its constants matter, since both paths run on the same machine):
 
     single pass   SINGLE_FIXED   + SINGLE_PER_RECORD * records
     parallel      PARALLEL_FIXED + PART_PER_RECORD * records to lay out / workers
+                                 + BODY_JOIN_PER_RECORD * records / workers
                                  + JOIN_PER_RECORD * records
 
 where workers = min(jobs, cores, records to lay out). With one worker the
@@ -46,6 +47,10 @@ from dataclasses import dataclass
 #   front matter put before the body and the book written: 2.4 s at 50 records,
 #   9.8 s at 200 (it was 3.5 s at 50 and 10.1 s at 200 when the parent laid out
 #   the front matter and joined everything after the parts).
+# - BODY_JOIN_PER_RECORD: the parent's CPU joining the parts as they come in
+#   (`parallel._Joined.add_part`, 50 cached parts joined in a warm process:
+#   0.9-1.2 s): shared with the workers' cores, so it counts like their work; with
+#   one worker (the parts laid out in the parent) it comes on top.
 # - PARALLEL_FIXED: the rest, fitted to the parallel path's seconds at 1, 2, 4 and
 #   12 records (2.10, 2.37, 3.28, 4.28): imports and set-up before the workers are
 #   forked, the pool, the small pieces, the join's own set-up.
@@ -58,6 +63,7 @@ SINGLE_PER_RECORD = 0.5
 PARALLEL_FIXED = 1.5
 PART_PER_RECORD = 0.42
 JOIN_PER_RECORD = 0.05
+BODY_JOIN_PER_RECORD = 0.02
 #: The parallel path is taken only when predicted this much faster (a fraction of
 #: the single pass): where the two are close, the single pass (one process, no
 #: join) is the safer bet.
@@ -99,7 +105,7 @@ def predict_single(records: int) -> float:
 def predict_parallel(records: int, workers: int, cached: int = 0) -> float:
     to_lay_out = max(0, records - cached)
     return (PARALLEL_FIXED + PART_PER_RECORD * to_lay_out / max(1, workers)
-            + JOIN_PER_RECORD * records)
+            + BODY_JOIN_PER_RECORD * records / max(1, workers) + JOIN_PER_RECORD * records)
 
 
 def break_even(workers: int) -> int | None:
@@ -107,7 +113,8 @@ def break_even(workers: int) -> int | None:
     ``workers`` workers (none: never)."""
     if workers <= 1:
         return None
-    gain = (1 - MARGIN) * SINGLE_PER_RECORD - PART_PER_RECORD / workers - JOIN_PER_RECORD
+    gain = ((1 - MARGIN) * SINGLE_PER_RECORD - (PART_PER_RECORD + BODY_JOIN_PER_RECORD) / workers
+            - JOIN_PER_RECORD)
     if gain <= 0:
         return None
     return max(1, int((PARALLEL_FIXED - (1 - MARGIN) * SINGLE_FIXED) / gain) + 1)
