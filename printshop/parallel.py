@@ -318,6 +318,25 @@ def _index_in_worker(slugs: list[str], anchor_pages: dict[str, int], index_start
                         anchor_pages, index_start, variant)
 
 
+def _adopt(pdf, stand_ins: StandIns, piece: _Piece | Part, source, first: int,
+           destinations: dict, bookmarks: list, glyphs: dict) -> None:
+    """A source copied into ``pdf`` at page ``first``: its named destinations,
+    bookmarks and glyphs, in the book's terms."""
+    import pikepdf
+
+    pages = {page.objgen: i for i, page in enumerate(source.pages)}
+    names = pikepdf.NameTree(source.Root.Names.Dests) if "/Names" in source.Root else {}
+    for name in piece.anchors:
+        if name in destinations or name not in names:
+            continue
+        dest = names[name]
+        destinations[name] = pikepdf.Array([pdf.pages[first + pages[dest[0].objgen]].obj,
+                                            *list(dest)[1:]])
+    bookmarks.extend(_shift(piece.bookmarks, first))
+    add_glyphs(glyphs, piece.glyphs,
+               stand_ins.renumber(piece.glyphs, pdf.pages[first:first + len(pages)]))
+
+
 def _join(front: _Piece, body: list[tuple[Part, int]],
           back: list[_Piece | Callable[[], _Piece]], blank: _Piece,
           front_pages: int, folios: dict[str, int],
@@ -345,19 +364,7 @@ def _join(front: _Piece, body: list[tuple[Part, int]],
         tree = StructureJoin(pdf) if "/StructTreeRoot" in pdf.Root else None
 
         def add(piece: _Piece | Part, source, first: int) -> None:
-            """A copied source's destinations, bookmarks and glyphs, in the book."""
-            pages = {page.objgen: i for i, page in enumerate(source.pages)}
-            names = pikepdf.NameTree(source.Root.Names.Dests) if "/Names" in source.Root \
-                else {}
-            for name in piece.anchors:
-                if name in destinations or name not in names:
-                    continue
-                dest = names[name]
-                destinations[name] = pikepdf.Array([pdf.pages[first + pages[dest[0].objgen]].obj,
-                                                    *list(dest)[1:]])
-            bookmarks.extend(_shift(piece.bookmarks, first))
-            add_glyphs(glyphs, piece.glyphs,
-                       stand_ins.renumber(piece.glyphs, pdf.pages[first:first + len(pages)]))
+            _adopt(pdf, stand_ins, piece, source, first, destinations, bookmarks, glyphs)
 
         def append(piece: _Piece | Part, folio: int | None = None) -> None:
             with _open(piece.pdf) as source:  # open while its copied streams are read
@@ -391,19 +398,8 @@ def _join(front: _Piece, body: list[tuple[Part, int]],
             append(piece)
         if tree:
             tree.finish()
-        pdf.Root.Names = pdf.make_indirect(pikepdf.Dictionary(Dests=pikepdf.Dictionary(
-            Names=pikepdf.Array([v for name in sorted(destinations)
-                                 for v in (pikepdf.String(name), destinations[name])]))))
-        _outline(pdf, bookmarks)
-        nums = [front_pages, pikepdf.Dictionary(S=pikepdf.Name.D, St=1)]
-        if front_pages:
-            nums = [0, pikepdf.Dictionary(S=pikepdf.Name.r), *nums]
-        pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
-        subset_fonts(fonts.fonts.values(), glyphs)
-        out = io.BytesIO()
-        pdf.save(out, deterministic_id=True, compress_streams=True,
-                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
-        return out.getvalue(), len(pdf.pages)
+        return _save_book(pdf, destinations, bookmarks, front_pages, fonts, glyphs), \
+            len(pdf.pages)
 
 
 class _Joined:
@@ -433,21 +429,7 @@ class _Joined:
 
     def _add(self, piece: _Piece | Part, source, first: int, destinations: dict,
              bookmarks: list, glyphs: dict) -> None:
-        """A copied source's destinations, bookmarks and glyphs, in the book."""
-        import pikepdf
-
-        pdf = self.pdf
-        pages = {page.objgen: i for i, page in enumerate(source.pages)}
-        names = pikepdf.NameTree(source.Root.Names.Dests) if "/Names" in source.Root else {}
-        for name in piece.anchors:
-            if name in destinations or name not in names:
-                continue
-            dest = names[name]
-            destinations[name] = pikepdf.Array([pdf.pages[first + pages[dest[0].objgen]].obj,
-                                                *list(dest)[1:]])
-        bookmarks.extend(_shift(piece.bookmarks, first))
-        add_glyphs(glyphs, piece.glyphs,
-                   self.stand_ins.renumber(piece.glyphs, pdf.pages[first:first + len(pages)]))
+        _adopt(self.pdf, self.stand_ins, piece, source, first, destinations, bookmarks, glyphs)
 
     def _append(self, piece: _Piece | Part, destinations: dict | None = None,
                 bookmarks: list | None = None, glyphs: dict | None = None) -> int:
@@ -512,7 +494,6 @@ class _Joined:
         (and a blank page if its pages are odd) put before the body, the back matter
         after it, each on a right-hand page; one outline, one table of named
         destinations, the page labels, one structure tree; fonts subset."""
-        import io
         import warnings
 
         import pikepdf
@@ -572,21 +553,35 @@ class _Joined:
                 self._append(piece, destinations, bookmarks, glyphs)
             if self.tree:
                 self.tree.finish()
-            pdf.Root.Names = pdf.make_indirect(pikepdf.Dictionary(Dests=pikepdf.Dictionary(
-                Names=pikepdf.Array([v for name in sorted(destinations)
-                                     for v in (pikepdf.String(name), destinations[name])]))))
-            _outline(pdf, bookmarks)
-            nums = [front_pages, pikepdf.Dictionary(S=pikepdf.Name.D, St=1)]
-            if front_pages:
-                nums = [0, pikepdf.Dictionary(S=pikepdf.Name.r), *nums]
-            pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
-            subset_fonts(self.fonts.fonts.values(), glyphs)
-            out = io.BytesIO()
-            pdf.save(out, deterministic_id=True, compress_streams=True, min_version=version,
-                     object_stream_mode=pikepdf.ObjectStreamMode.generate)
+            data = _save_book(pdf, destinations, bookmarks, front_pages, self.fonts, glyphs,
+                              version)
             pages = len(pdf.pages)
             pdf.close()
-            return out.getvalue(), pages, front_pages
+            return data, pages, front_pages
+
+
+def _save_book(pdf, destinations: dict, bookmarks: list, front_pages: int,
+               fonts: SharedFonts, glyphs: dict, min_version=None) -> bytes:
+    """The joined book's names, outline, page labels (roman for the front matter)
+    and fonts cut to what it draws, saved deterministically."""
+    import io
+
+    import pikepdf
+
+    pdf.Root.Names = pdf.make_indirect(pikepdf.Dictionary(Dests=pikepdf.Dictionary(
+        Names=pikepdf.Array([v for name in sorted(destinations)
+                             for v in (pikepdf.String(name), destinations[name])]))))
+    _outline(pdf, bookmarks)
+    nums = [front_pages, pikepdf.Dictionary(S=pikepdf.Name.D, St=1)]
+    if front_pages:
+        nums = [0, pikepdf.Dictionary(S=pikepdf.Name.r), *nums]
+    pdf.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(nums))
+    subset_fonts(fonts.fonts.values(), glyphs)
+    out = io.BytesIO()
+    options = {"min_version": min_version} if min_version is not None else {}
+    pdf.save(out, deterministic_id=True, compress_streams=True,
+             object_stream_mode=pikepdf.ObjectStreamMode.generate, **options)
+    return out.getvalue()
 
 
 def _copy(pdf, source, value):
