@@ -7,6 +7,7 @@ anything renders; a broken entry is recorded and skipped, never fatal.
 from __future__ import annotations
 
 import dataclasses
+import bisect
 import difflib
 import hashlib
 import os
@@ -129,30 +130,48 @@ class _Marks:
         return self.values.get((), (1, 1))
 
 
-def _mark(node: yaml.Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+class _Lines:
+    """Line and column (1-based) as editors count them: only LF, CRLF and CR end a
+    line. (The YAML parser also counts U+0085, U+2028 and U+2029, which editors
+    show inside a line, so its own line numbers drift after one.) Columns count
+    characters; a tab is one."""
+
+    _END = re.compile(r"\r\n|\r|\n")
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0] + [m.end() for m in self._END.finditer(text)]
+
+    def of(self, mark) -> tuple[int, int]:
+        """Where a parser mark (its character index) is."""
+        line = bisect.bisect_right(self.starts, mark.index)
+        return line, mark.index - self.starts[line - 1] + 1
+
+
+def _mark(node: yaml.Node, lines: _Lines) -> tuple[int, int]:
+    return lines.of(node.start_mark)
 
 
 class _Converter:
     """Turns a composed YAML node tree into plain data, recording marks and problems."""
 
-    def __init__(self, loader: yaml.Loader, add) -> None:
+    def __init__(self, loader: yaml.Loader, add, lines: _Lines) -> None:
         self.loader = loader
         self.add = add
+        self.lines = lines
         self.marks = _Marks()
         self.seen: set[int] = set()
         self.count = 0
         self.aliases: list[tuple] = []  # field paths where an alias stood
 
     def convert(self, node: yaml.Node, loc: tuple = (), depth: int = 0):
-        self.marks.values[loc] = _mark(node)
+        self.marks.values[loc] = _mark(node, self.lines)
         self.count += 1
         if id(node) in self.seen:
             self.aliases.append(loc)
             return None
         self.seen.add(id(node))
         if self.count > MAX_NODES or depth > MAX_DEPTH:
-            raise _TooBig(_mark(node))
+            raise _TooBig(_mark(node, self.lines))
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, loc, depth) if self._tag_ok(node, _MAP_TAG, loc) else None
         if isinstance(node, yaml.SequenceNode):
@@ -164,13 +183,13 @@ class _Converter:
         try:
             return self.loader.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as error:
-            self.add(loc, _mark(node), f"cannot read {node.value!r}: {error}")
+            self.add(loc, _mark(node, self.lines), f"cannot read {node.value!r}: {error}")
             return None
 
     def _tag_ok(self, node: yaml.Node, allowed, loc: tuple) -> bool:
         if node.tag == allowed or node.tag in allowed:
             return True
-        self.add(loc, _mark(node), f"tag {node.tag!r} is not allowed; entries are plain data "
+        self.add(loc, _mark(node, self.lines), f"tag {node.tag!r} is not allowed; entries are plain data "
                  "(text, numbers, lists and mappings)")
         return False
 
@@ -179,20 +198,20 @@ class _Converter:
         first_line: dict = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
-                self.add(loc, _mark(key_node), f"keys must be plain names, got {key_node.value!r}")
+                self.add(loc, _mark(key_node, self.lines), f"keys must be plain names, got {key_node.value!r}")
                 continue
             key = key_node.value
             if key == "<<":
-                self.add(loc, _mark(key_node), "merge keys (<<) are not allowed; write the fields out")
+                self.add(loc, _mark(key_node, self.lines), "merge keys (<<) are not allowed; write the fields out")
                 continue
             here = (*loc, key)
             if key in result:
-                self.add(here, _mark(key_node),
+                self.add(here, _mark(key_node, self.lines),
                          f"duplicate key {key!r} (first at line {first_line[key]}); "
                          "delete one of them")
                 continue
-            first_line[key] = _mark(key_node)[0]
-            self.marks.keys[here] = _mark(key_node)
+            first_line[key] = _mark(key_node, self.lines)[0]
+            self.marks.keys[here] = _mark(key_node, self.lines)
             result[key] = self.convert(value_node, here, depth + 1)
         return result
 
@@ -296,14 +315,14 @@ def _decode(data: bytes, add) -> str | None:
         return None
 
 
-def _yaml_problem(error: yaml.MarkedYAMLError, text: str) -> tuple[tuple[int, int], str]:
+def _yaml_problem(error: yaml.MarkedYAMLError, lines: _Lines) -> tuple[tuple[int, int], str]:
     mark = error.problem_mark or error.context_mark
-    where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    where = lines.of(mark) if mark else (1, 1)
     message = " ".join(str(part) for part in (error.context, error.problem) if part)
     start = error.context_mark
-    if start is not None and mark is not None and (start.line, start.column) != (
-            mark.line, mark.column):
-        message += f" (it started at line {start.line + 1}, column {start.column + 1})"
+    if start is not None and mark is not None and start.index != mark.index:
+        line, column = lines.of(start)
+        message += f" (it started at line {line}, column {column})"
     return where, f"YAML syntax error: {message}"
 
 
@@ -315,20 +334,21 @@ def parse_entry(text: str, display: str) -> tuple[dict | None, _Marks | None, li
         problems.append(Problem(display, where[0], where[1], _field_path(loc), message, severity))
 
     loader = EntryLoader(text)
+    lines = _Lines(text)
     try:
         node = loader.get_single_node()
         if node is None:
             add((), (1, 1), "the file is empty; an entry needs at least 'title'")
             return None, None, problems
         if not isinstance(node, yaml.MappingNode):
-            add((), _mark(node), "an entry must be a mapping of fields (title: ..., aliases: ...)")
+            add((), _mark(node, lines), "an entry must be a mapping of fields (title: ..., aliases: ...)")
             return None, None, problems
-        converter = _Converter(loader, add)
+        converter = _Converter(loader, add, lines)
         data = converter.convert(node)
         if converter.aliases:
-            _report_aliases(text, converter.aliases, add)
+            _report_aliases(text, converter.aliases, add, lines)
     except yaml.MarkedYAMLError as error:
-        where, message = _yaml_problem(error, text)
+        where, message = _yaml_problem(error, lines)
         add((), where, message)
         return None, None, problems
     except yaml.YAMLError as error:
@@ -343,12 +363,12 @@ def parse_entry(text: str, display: str) -> tuple[dict | None, _Marks | None, li
     return data, converter.marks, problems
 
 
-def _report_aliases(text: str, locs: list[tuple], add) -> None:
+def _report_aliases(text: str, locs: list[tuple], add, lines: _Lines) -> None:
     """Place each alias at its ``*name`` (the composed tree only knows the anchor)."""
     marks = [event.start_mark for event in yaml.parse(text, Loader=EntryLoader)
              if isinstance(event, yaml.AliasEvent)]
     for loc, mark in zip(locs, marks):
-        add(loc, (mark.line + 1, mark.column + 1),
+        add(loc, lines.of(mark),
             "anchors and aliases (&name, *name) are not allowed; write the value out in full")
 
 
@@ -525,8 +545,15 @@ def _select(selector: str, entries_dir: Path, loaded: dict[str, Loaded],
         return loaded[selector]
     path = _resolve(selector, entries_dir)
     if path is None or not path.exists():
-        close = difflib.get_close_matches(selector, sorted(loaded), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        slugs = sorted(loaded)
+        close = difflib.get_close_matches(selector, slugs, n=1)
+        if close:
+            hint = f"; did you mean {close[0]!r}?"
+        elif slugs:  # as for an unknown field: say what there is
+            more = f" and {len(slugs) - 5} more in {entries_dir.name}/" if len(slugs) > 5 else ""
+            hint = f"; the entries are {', '.join(slugs[:5])}{more}"
+        else:
+            hint = f"; {entries_dir} has no entries"
         problems.append(Problem(selector, 0, 0, "", f"no such entry{hint}"))
         return None
     resolved = path.resolve()

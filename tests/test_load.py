@@ -200,6 +200,8 @@ def test_unknown_selector(scratch, monkeypatch):
     scratch.write("junior-role", seed_data())
     assert problems_of(scratch, monkeypatch, "junior-rol") == [
         "junior-rol: no such entry; did you mean 'junior-role'?"]
+    assert problems_of(scratch, monkeypatch, "nosuch") == [
+        "nosuch: no such entry; the entries are junior-role"]
 
 
 def test_missing_modeline_is_a_warning(scratch, monkeypatch):
@@ -208,3 +210,25 @@ def test_missing_modeline_is_a_warning(scratch, monkeypatch):
     bestiary = load_bestiary(scratch.entries)
     assert [p.severity for p in bestiary.problems] == ["warning"]
     assert bestiary.valid, "a warning does not stop an entry"
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_positions_count_only_lf_crlf_and_cr_as_line_ends(scratch, monkeypatch, separator, end):
+    """The YAML parser also ends lines at U+0085, U+2028 and U+2029; editors show
+    them inside a line. A problem after one is placed where an editor shows it,
+    whatever the file's line ends (issue 15)."""
+    data = seed_data()
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
+    text = text.replace("title: ", f'title: "A{separator}B" #', 1)
+    text = text.replace("percent: 85", "percent: eighty")
+    lines = text.split("\n")
+    line = next(i for i, value in enumerate(lines, 1) if "percent: eighty" in value)
+    column = lines[line - 1].index("eighty") + 1
+    (scratch.entries / "role.yaml").write_bytes((MODELINE + "\n" + text).replace("\n", end)
+                                                 .encode("utf-8"))
+    monkeypatch.chdir(scratch.root)
+    problems = [p for p in load_entry(scratch.entries / "role.yaml").problems
+                if p.severity == "error"]
+    assert [(p.line, p.column, p.field) for p in problems] == \
+        [(line + 1, column, "flight_risk.percent")]  # + 1: the modeline
