@@ -10,6 +10,7 @@ import dataclasses
 import bisect
 import difflib
 import hashlib
+import json
 import os
 import re
 import types
@@ -67,7 +68,17 @@ class Problem:
         where = f"{self.path}:{self.line}:{self.column}" if self.line else self.path
         label = f"{self.field}: " if self.field else ""
         prefix = "warning: " if self.severity == "warning" else ""
-        return printable(f"{where}: {label}{prefix}{self.message}")
+        return printable(one_line(f"{where}: {label}{prefix}{self.message}"))
+
+
+_LINE_BREAKS = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x85": "\\x85",
+                "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def one_line(text: str) -> str:
+    """A problem is one line (``path:line:column: field: message``, for grep and
+    editors): line breaks and tabs from the entry's text are written as escapes."""
+    return text.translate(str.maketrans(_LINE_BREAKS))
 
 
 #: Characters a terminal acts on or reorders: control codes (escape sequences,
@@ -198,9 +209,18 @@ class _Converter:
         first_line: dict = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
-                self.add(loc, _mark(key_node, self.lines), f"keys must be plain names, got {key_node.value!r}")
+                kind = ("a list" if isinstance(key_node, yaml.SequenceNode) else
+                        "a mapping" if isinstance(key_node, yaml.MappingNode) else
+                        "not text" if key_node.tag in _SCALAR_TAGS else
+                        f"tagged {key_node.tag}")
+                self.add(loc, _mark(key_node, self.lines),
+                         f"keys must be plain names; this key is {kind}: write a field name")
                 continue
             key = key_node.value
+            if not key.strip():
+                self.add(loc, _mark(key_node, self.lines),
+                         f"an empty key ({json.dumps(key)}); write a field name")
+                continue
             if key == "<<":
                 self.add(loc, _mark(key_node, self.lines), "merge keys (<<) are not allowed; write the fields out")
                 continue
@@ -221,10 +241,23 @@ class _TooBig(Exception):
         self.mark = mark
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+SHOWN_KEY = 40  # characters of an odd key shown in a field path
+
+
 def _field_path(loc: tuple) -> str:
+    """``habitat[0].detail``; a key that is not a plain name is quoted and escaped as
+    JSON (``"foo\\nbar"``, ``""``) and shortened, so the path stays on one line."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+            continue
+        name = str(part)
+        if not _PLAIN_NAME.match(name):
+            shown = name if len(name) <= SHOWN_KEY else name[:SHOWN_KEY - 1] + "…"
+            name = json.dumps(shown, ensure_ascii=False)
+        text += f".{name}" if text else name
     return text
 
 

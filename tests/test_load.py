@@ -232,3 +232,26 @@ def test_positions_count_only_lf_crlf_and_cr_as_line_ends(scratch, monkeypatch, 
                 if p.severity == "error"]
     assert [(p.line, p.column, p.field) for p in problems] == \
         [(line + 1, column, "flight_risk.percent")]  # + 1: the modeline
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('"foo\\nbar": 1\n', '1:1: "foo\\nbar": unknown field; expected one of:'),
+    ("key ends with two colons:: 1\n", '1:1: "key ends with two colons:": unknown field;'),
+    ("[flow]: block\n", "1:1: keys must be plain names; this key is a list: write a field name"),
+    ("? []\n: x\n", "1:3: keys must be plain names; this key is a list: write a field name"),
+    ('"": 1\n', '1:1: an empty key (""); write a field name'),
+    ("!!int 3: x\n", "1:1: keys must be plain names; this key is not text: write a field name"),
+])
+def test_odd_keys_give_one_clean_line(scratch, monkeypatch, text, expected):
+    """Keys are quoted and escaped as JSON in the field path, parser objects never
+    show, and every problem is one line `path:line:column: ...` (issue 15)."""
+    import re
+
+    (scratch.entries / "role.yaml").write_text(MODELINE + "\n" + text, encoding="utf-8")
+    lines = [line for line in problems_of(scratch, monkeypatch)
+             if "required field" not in line]
+    for line in problems_of(scratch, monkeypatch):
+        assert re.fullmatch(r"[^\n]+:\d+:\d+: [^\n]+", line), line
+    line, column, rest = expected.split(":", 2)
+    assert len(lines) == 1 and lines[0].startswith(
+        f"entries/role.yaml:{int(line) + 1}:{column}:{rest}"), lines
