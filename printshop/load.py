@@ -208,6 +208,10 @@ class _Converter:
         result: dict = {}
         first_line: dict = {}
         for key_node, value_node in node.value:
+            if id(key_node) in self.seen:  # an alias as a key: placed at its *name
+                self.aliases.append(loc)
+                continue
+            self.seen.add(id(key_node))
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
                 kind = ("a list" if isinstance(key_node, yaml.SequenceNode) else
                         "a mapping" if isinstance(key_node, yaml.MappingNode) else
@@ -348,9 +352,14 @@ def _decode(data: bytes, add) -> str | None:
         return None
 
 
+ANCHORS = "anchors (&name) and aliases (*name) are not allowed; write the value out in full"
+
+
 def _yaml_problem(error: yaml.MarkedYAMLError, lines: _Lines) -> tuple[tuple[int, int], str]:
     mark = error.problem_mark or error.context_mark
     where = lines.of(mark) if mark else (1, 1)
+    if "anchor" in f"{error.context} {error.problem}":  # e.g. the same anchor twice
+        return where, ANCHORS
     message = " ".join(str(part) for part in (error.context, error.problem) if part)
     start = error.context_mark
     if start is not None and mark is not None and start.index != mark.index:
@@ -366,6 +375,9 @@ def parse_entry(text: str, display: str) -> tuple[dict | None, _Marks | None, li
     def add(loc, where, message, severity="error"):
         problems.append(Problem(display, where[0], where[1], _field_path(loc), message, severity))
 
+    if _only_comments(text):
+        add((), (1, 1), "the file is empty; an entry needs at least 'title'")
+        return None, None, problems
     loader = EntryLoader(text)
     lines = _Lines(text)
     try:
@@ -396,13 +408,21 @@ def parse_entry(text: str, display: str) -> tuple[dict | None, _Marks | None, li
     return data, converter.marks, problems
 
 
+def _only_comments(text: str) -> bool:
+    """Whether a file holds no value: blank lines, comments and document markers."""
+    for line in re.split(r"\r\n|\r|\n", text.lstrip("\ufeff")):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#") and stripped not in ("---", "..."):
+            return False
+    return True
+
+
 def _report_aliases(text: str, locs: list[tuple], add, lines: _Lines) -> None:
     """Place each alias at its ``*name`` (the composed tree only knows the anchor)."""
     marks = [event.start_mark for event in yaml.parse(text, Loader=EntryLoader)
              if isinstance(event, yaml.AliasEvent)]
     for loc, mark in zip(locs, marks):
-        add(loc, lines.of(mark),
-            "anchors and aliases (&name, *name) are not allowed; write the value out in full")
+        add(loc, lines.of(mark), ANCHORS)
 
 
 def validate_entry(data: dict, marks: _Marks, display: str) -> tuple[Entry | None, list[Problem]]:

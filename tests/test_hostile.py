@@ -228,7 +228,7 @@ BROKEN = {
     "unknown": (VALID.replace("title:", "titel:", 1).encode(),
                 "titel: unknown field; did you mean 'title'?"),
     "twice": (VALID.replace("title:", "title: Once\ntitle:", 1).encode(), "duplicate key 'title'"),
-    "laughs": (BILLION_LAUGHS.encode(), "anchors and aliases (&name, *name) are not allowed"),
+    "laughs": (BILLION_LAUGHS.encode(), "anchors (&name) and aliases (*name) are not allowed"),
     "pickle": (b"title: !!python/object/apply:os.system ['touch /tmp/printshop-pwned']\n",
                "is not allowed"),
 }

@@ -88,7 +88,7 @@ def test_seed_entry_is_valid_and_complete(bestiary):
     ("title: [unclosed\n", "2:1: YAML syntax error: while parsing a flow sequence"),
     ("title: !!python/object:os.system x\n",
      "1:8: title: tag 'tag:yaml.org,2002:python/object:os.system' is not allowed"),
-    ("a: &x [1]\nb: *x\n", "2:4: b: anchors and aliases (&name, *name) are not allowed"),
+    ("a: &x [1]\nb: *x\n", "2:4: b: anchors (&name) and aliases (*name) are not allowed"),
     ("<<: {title: x}\n", "1:1: merge keys (<<) are not allowed"),
 ])
 def test_broken_yaml_gets_a_placed_message(scratch, monkeypatch, text, expected):
@@ -255,3 +255,21 @@ def test_odd_keys_give_one_clean_line(scratch, monkeypatch, text, expected):
     line, column, rest = expected.split(":", 2)
     assert len(lines) == 1 and lines[0].startswith(
         f"entries/role.yaml:{int(line) + 1}:{column}:{rest}"), lines
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a: &x 1\nb: &x 2\n", ["2:4: anchors (&name) and aliases (*name) are not allowed; "
+                            "write the value out in full"]),
+    ("{ &a [x]: 1, *a : 2 }\n", ["1:3: keys must be plain names; this key is a list: "
+                                "write a field name",
+                                "1:14: anchors (&name) and aliases (*name) are not allowed; "
+                                "write the value out in full"]),
+    ("...\n", ["1:1: the file is empty; an entry needs at least 'title'"]),
+    ("# comment\n...\n", ["1:1: the file is empty; an entry needs at least 'title'"]),
+])
+def test_anchors_and_empty_documents_are_named(text, expected):
+    """One message per problem, at the place to change (issue 15)."""
+    from printshop.load import parse_entry
+
+    _, _, problems = parse_entry(text, "f.yaml")
+    assert [str(p) for p in problems] == [f"f.yaml:{line}" for line in expected]
