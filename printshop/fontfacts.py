@@ -30,7 +30,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -228,15 +227,10 @@ def _read(path: Path, digest: str | None) -> FontFacts | None:
 
 def _write(path: Path, record: dict) -> None:
     """Write a record atomically: a reader sees the whole record or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    from .errors import RenderError
+    from .output import write_atomic
+
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, separators=(",", ":"))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        write_atomic(path, json.dumps(record, separators=(",", ":")).encode())
+    except RenderError as error:  # the callers try the next folder
+        raise OSError(error.message) from error

@@ -89,13 +89,17 @@ def _arc(centre: Point, radius: float, start: float, end: float) -> list[Point]:
     ]
 
 
+def _frame(width: float) -> tuple[Point, float, float]:
+    """The dial's centre, outer radius and the bands' inner radius in a box ``width`` wide."""
+    radius = width / 2 * 0.92
+    return (width / 2, radius + width * 0.04), radius, radius * (1 - BAND_WIDTH)
+
+
 @functools.lru_cache(maxsize=64)
 def _outlines(width: float, limits: tuple[int, ...]) -> tuple[tuple[Point, ...], ...]:
     """Each band's outline for a dial ``width`` wide: the same for every percentage,
     so a batch computes them once per size."""
-    radius = width / 2 * 0.92
-    centre = (width / 2, radius + width * 0.04)
-    inner = radius * (1 - BAND_WIDTH)
+    centre, radius, inner = _frame(width)
     outlines, low = [], 0
     for high in limits:
         outlines.append(tuple(_arc(centre, radius, low, high) + _arc(centre, inner, high, low)))
@@ -105,9 +109,7 @@ def _outlines(width: float, limits: tuple[int, ...]) -> tuple[tuple[Point, ...],
 
 def gauge_geometry(percent: int, bands: Sequence, label: str, width: float = 200.0) -> Gauge:
     """Lay out the gauge for ``percent``; ``bands`` have ``upto``, ``label`` and ``colour``."""
-    radius = width / 2 * 0.92
-    centre = (width / 2, radius + width * 0.04)
-    inner = radius * (1 - BAND_WIDTH)
+    centre, radius, inner = _frame(width)
     arcs = []
     low = 0
     active = None

@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from pathlib import Path
 
 FOLDER = "libraries"
@@ -64,17 +63,13 @@ def _remembered(path: Path, key: str) -> dict[str, str | None]:
 
 
 def _remember(path: Path, key: str, answers: dict[str, str | None]) -> None:
+    from .errors import RenderError
+    from .output import write_atomic
+
     try:
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".libraries-",
-                                         suffix=".tmp", delete=False,
-                                         encoding="utf-8") as out:
-            json.dump({"key": key, "answers": answers}, out, sort_keys=True)
-        os.replace(out.name, path)
-    except OSError:
-        try:
-            os.unlink(out.name)
-        except (OSError, UnboundLocalError):
-            pass
+        write_atomic(path, json.dumps({"key": key, "answers": answers}, sort_keys=True).encode())
+    except RenderError:
+        pass  # an unwritable cache only costs the lookups
 
 
 def import_weasyprint() -> None:

@@ -410,7 +410,7 @@ def parse_entry(text: str, display: str) -> tuple[dict | None, _Marks | None, li
 
 def _only_comments(text: str) -> bool:
     """Whether a file holds no value: blank lines, comments and document markers."""
-    for line in re.split(r"\r\n|\r|\n", text.lstrip("\ufeff")):
+    for line in _Lines._END.split(text.lstrip("\ufeff")):
         stripped = line.strip()
         if stripped and not stripped.startswith("#") and stripped not in ("---", "..."):
             return False
