@@ -28,6 +28,7 @@ from .dossier import dossier_context
 from .errors import ConfigError, RenderError
 from .gauge import angle_of, gauge_geometry
 from .load import Bestiary, Loaded
+from .model import flat
 from .press import PAPER, Press, check_variant, write_pdf
 
 STYLESHEETS = ("fonts.css", "record.css", "book.css")
@@ -105,17 +106,22 @@ def annual(item: Loaded) -> float:
     return value * (HOURS_A_YEAR if salary.period == "hour" else 1)
 
 
+def by_title(item: Loaded) -> str:
+    """The sort key of an entry's title as printed (whitespace as the page shows it)."""
+    return flat(item.entry.title).casefold()
+
+
 def order_records(items: Sequence[Loaded], config: Config) -> list[Loaded]:
     """Entries in the configured order (by title unless told otherwise)."""
     order = config.book.order
     if isinstance(order, list):
         rank = {slug: i for i, slug in enumerate(order)}
-        return sorted(items, key=lambda i: (rank.get(i.slug, len(rank)), i.entry.title.casefold()))
+        return sorted(items, key=lambda i: (rank.get(i.slug, len(rank)), by_title(i)))
     keys = {
-        "title": lambda i: (i.entry.title.casefold(), i.slug),
+        "title": lambda i: (by_title(i), i.slug),
         "slug": lambda i: i.slug,
-        "flight_risk": lambda i: (-i.entry.flight_risk.percent, i.entry.title.casefold()),
-        "salary": lambda i: (-annual(i), i.entry.title.casefold()),
+        "flight_risk": lambda i: (-i.entry.flight_risk.percent, by_title(i)),
+        "salary": lambda i: (-annual(i), by_title(i)),
     }
     return sorted(items, key=keys[order])
 
@@ -137,11 +143,11 @@ def index_occurrences(records: Sequence[Loaded]) -> dict[str, dict[str, list[str
     for item in records:
         entry = item.entry
         for i, alias in enumerate(entry.aliases, 1):
-            index["aliases"][alias].append(f"{item.slug}--alias-{i}")
+            index["aliases"][flat(alias)].append(f"{item.slug}--alias-{i}")
         for i, weapon in enumerate(entry.weaponry, 1):
-            index["weaponry"][weapon.name].append(f"{item.slug}--weapon-{i}")
+            index["weaponry"][flat(weapon.name)].append(f"{item.slug}--weapon-{i}")
         for i, place in enumerate(entry.habitat, 1):
-            index["habitat"][place.place].append(f"{item.slug}--habitat-{i}")
+            index["habitat"][flat(place.place)].append(f"{item.slug}--habitat-{i}")
     return index
 
 
@@ -191,7 +197,7 @@ def salary_league(records: Sequence[Loaded], rows: int = 28) -> list[dict]:
     """The salary league table as SVG row geometry, in chunks that fit a page."""
     from .model import salary_figure
 
-    ranked = sorted(records, key=lambda i: (-annual(i), i.entry.title.casefold()))
+    ranked = sorted(records, key=lambda i: (-annual(i), by_title(i)))
     top = annual(ranked[0]) if ranked else 1
     chunks = []
     for start in range(0, len(ranked), rows):

@@ -22,7 +22,7 @@ from .config import Config, CustomPreset, Project
 from .errors import ConfigError
 from .gauge import gauge_geometry
 from .load import EntryLoader, Loaded
-from .model import headline, record_id, salary_figure
+from .model import flat, headline, record_id, salary_figure
 from .fonts import load_fonts
 from .text import fit, require_raqm, warn_uncovered
 
@@ -461,5 +461,6 @@ def alt_text(item: Loaded, config: Config) -> str:
             f"{salary_figure(entry.salary)} per {entry.salary.period}.")
     head = f"{pub.title} share card by {pub.publisher}: "
     room = ALT_MAX - 1 - len(head) - len(tail) - 2
-    title = entry.title if len(entry.title) <= room else entry.title[: room - 1] + "…"
-    return f"{head}“{title}”{tail}"
+    title = flat(entry.title)
+    title = title if len(title) <= room else title[: room - 1] + "…"
+    return flat(f"{head}“{title}”{tail}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .config import Project
 from .gauge import gauge_geometry
 from .load import Bestiary, Loaded
-from .model import headline, record_id, salary_figure
+from .model import flat, headline, record_id, salary_figure
 from .press import Press, theme_css, write_pdf
 
 LOGGER = logging.getLogger("printshop")
@@ -45,7 +45,7 @@ def dossier_context(item: Loaded, bestiary: Bestiary, project: Project) -> dict:
         "headline": headline(entry),
         "pub": pub,
         "created": config.created(),
-        "subject": f"{pub.title}, file record {record_id(item.slug)}: {headline(entry)}",
+        "subject": flat(f"{pub.title}, file record {record_id(item.slug)}: {headline(entry)}"),
         "figure": salary_figure(entry.salary),
         "risk_label": label,
         "gauge": gauge_geometry(entry.flight_risk.percent, config.flight_risk.bands, label),

@@ -6,7 +6,6 @@ anything renders; a broken entry is recorded and skipped, never fatal.
 
 from __future__ import annotations
 
-import dataclasses
 import bisect
 import difflib
 import hashlib
@@ -129,6 +128,12 @@ class _Marks:
     def __init__(self) -> None:
         self.values: dict[tuple, tuple[int, int]] = {}
         self.keys: dict[tuple, tuple[int, int]] = {}
+        #: Values already reported while reading (a refused tag, an alias): validation
+        #: does not report them a second time.
+        self.reported: set[tuple] = set()
+
+    def already_reported(self, loc: tuple) -> bool:
+        return any(loc[:n] in self.reported for n in range(len(loc) + 1))
 
     def at(self, loc: tuple, key: bool = False) -> tuple[int, int]:
         table = self.keys if key else self.values
@@ -150,7 +155,26 @@ class _Lines:
     _END = re.compile(r"\r\n|\r|\n")
 
     def __init__(self, text: str) -> None:
+        self.text = text
         self.starts = [0] + [m.end() for m in self._END.finditer(text)]
+
+    def indentation_tab(self, index: int) -> bool:
+        """Whether the character at ``index`` is a tab with only blanks before it on its line."""
+        if self.text[index:index + 1] != "\t":
+            return False
+        start = self.starts[bisect.bisect_right(self.starts, index) - 1]
+        return not self.text[start:index].strip(" \t")
+
+    def question_mark(self, mark) -> tuple[int, int] | None:
+        """Where the ``?`` before an empty key is (the parser marks the token after it)."""
+        index = len(self.text[:mark.index].rstrip(" \t\r\n")) - 1
+        if index < 0 or self.text[index] != "?":
+            return None
+        return self.of(types.SimpleNamespace(index=index))
+
+    def tabbed_lines(self) -> int:
+        """How many lines start with a tab."""
+        return sum(self.text.startswith("\t", start) for start in self.starts)
 
     def of(self, mark) -> tuple[int, int]:
         """Where a parser mark (its character index) is."""
@@ -179,6 +203,7 @@ class _Converter:
         self.count += 1
         if id(node) in self.seen:
             self.aliases.append(loc)
+            self.marks.reported.add(loc)
             return None
         self.seen.add(id(node))
         if self.count > MAX_NODES or depth > MAX_DEPTH:
@@ -195,11 +220,13 @@ class _Converter:
             return self.loader.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as error:
             self.add(loc, _mark(node, self.lines), f"cannot read {node.value!r}: {error}")
+            self.marks.reported.add(loc)
             return None
 
     def _tag_ok(self, node: yaml.Node, allowed, loc: tuple) -> bool:
         if node.tag == allowed or node.tag in allowed:
             return True
+        self.marks.reported.add(loc)
         self.add(loc, _mark(node, self.lines), f"tag {node.tag!r} is not allowed; entries are plain data "
                  "(text, numbers, lists and mappings)")
         return False
@@ -212,6 +239,12 @@ class _Converter:
                 self.aliases.append(loc)
                 continue
             self.seen.add(id(key_node))
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == "" and not key_node.style:
+                # ``?`` with nothing after it: the parser places the empty key at the next token
+                where = self.lines.question_mark(key_node.start_mark)
+                self.add(loc, where or _mark(key_node, self.lines),
+                         f"an empty key{' (a ? with no name)' if where else ''}; write a field name")
+                continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
                 kind = ("a list" if isinstance(key_node, yaml.SequenceNode) else
                         "a mapping" if isinstance(key_node, yaml.MappingNode) else
@@ -291,7 +324,7 @@ def _unwrap(annotation):
 
 
 _KINDS = {str: "text", int: "a whole number", float: "a number", bool: "true/false",
-          type(None): "nothing (null)", list: "a list", dict: "a mapping"}
+          type(None): "an empty value", list: "a list", dict: "a mapping"}
 
 
 def _kind(value) -> str:
@@ -321,7 +354,8 @@ def _message(error: dict) -> str:
                 "model_attributes_type": "a mapping of fields", "dict_type": "a mapping",
                 "bool_type": "true or false"}
     if kind in expected:
-        return f"must be {expected[kind]}, got {_kind(value)} {_shown(value)}"
+        shown = "" if value is None else f" {_shown(value)}"
+        return f"must be {expected[kind]}, got {_kind(value)}{shown}"
     if kind == "int_from_float":
         return f"must be a whole number, got {value}"
     if kind == "string_too_short":
@@ -353,13 +387,18 @@ def _decode(data: bytes, add) -> str | None:
 
 
 ANCHORS = "anchors (&name) and aliases (*name) are not allowed; write the value out in full"
+TABS = ("a tab in the indentation; YAML indents with spaces only: replace the tabs before "
+        "the text of the line with spaces (most editors: 'Convert Indentation to Spaces')")
 
 
 def _yaml_problem(error: yaml.MarkedYAMLError, lines: _Lines) -> tuple[tuple[int, int], str]:
     mark = error.problem_mark or error.context_mark
     where = lines.of(mark) if mark else (1, 1)
-    if "anchor" in f"{error.context} {error.problem}":  # e.g. the same anchor twice
+    if re.search(r"\b(anchor|alias)\b", f"{error.context} {error.problem}"):  # e.g. *undefined
         return where, ANCHORS
+    if mark and lines.indentation_tab(mark.index):
+        others = lines.tabbed_lines() - lines.text.startswith("\t", lines.starts[where[0] - 1])
+        return where, TABS + (f"; {others} other line(s) also start with a tab" if others > 0 else "")
     message = " ".join(str(part) for part in (error.context, error.problem) if part)
     start = error.context_mark
     if start is not None and mark is not None and start.index != mark.index:
@@ -433,40 +472,11 @@ def validate_entry(data: dict, marks: _Marks, display: str) -> tuple[Entry | Non
         problems = []
         for item in error.errors(include_url=False):
             loc = tuple(item["loc"])
+            if marks.already_reported(loc):
+                continue
             line, column = marks.at(loc, key=item["type"] == "extra_forbidden")
             problems.append(Problem(display, line, column, _field_path(loc), _message(item)))
         return None, problems
-
-
-#: Columns a tab in an indentation stands for (most editors show tabs as four).
-TAB_WIDTH = 4
-
-
-def expand_indentation(text: str) -> tuple[str, dict[int, tuple[int, int]]]:
-    """YAML forbids tabs in indentation; editors insert them. Expand tabs at the start
-    of lines to tab stops of TAB_WIDTH, and return, for each changed line, (its new
-    indentation width, its old one) so that columns can be put back."""
-    if "\t" not in text:
-        return text, {}
-    lines = text.split("\n")
-    moved: dict[int, tuple[int, int]] = {}
-    for number, line in enumerate(lines, 1):
-        indent = len(line) - len(line.lstrip(" \t"))
-        if "\t" not in line[:indent]:
-            continue
-        width = 0
-        for char in line[:indent]:
-            width = (width // TAB_WIDTH + 1) * TAB_WIDTH if char == "\t" else width + 1
-        lines[number - 1] = " " * width + line[indent:]
-        moved[number] = (width, indent)
-    return "\n".join(lines), moved
-
-
-def _original_column(moved: dict[int, tuple[int, int]], line: int, column: int) -> int:
-    if line not in moved:
-        return column
-    width, indent = moved[line]
-    return column - width + indent if column > width else min(column, indent + 1)
 
 
 def load_entry(path: Path, slug: str | None = None) -> Loaded:
@@ -493,15 +503,7 @@ def load_entry(path: Path, slug: str | None = None) -> Loaded:
     if text is None:
         return loaded
     loaded.digest = hashlib.sha256(data).hexdigest()
-    text, moved = expand_indentation(text)
     raw, marks, problems = parse_entry(text, display)
-    if moved:  # report columns of the file as it is, tabs and all
-        problems = [dataclasses.replace(p, column=_original_column(moved, p.line, p.column))
-                    for p in problems]
-        if marks is not None:
-            for table in (marks.values, marks.keys):
-                for loc, (line, column) in table.items():
-                    table[loc] = (line, _original_column(moved, line, column))
     loaded.marks = marks
     loaded.problems.extend(problems)
     if raw is None:

@@ -26,10 +26,19 @@ _SLUG = re.compile(SLUG_PATTERN)
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty (it holds only spaces or line breaks)")
+    return value
+
+
 def _text(max_length: int):
+    """Text exactly as the editor wrote it (YAML's reading, never trimmed or rewritten:
+    the layouts decide how whitespace prints), not blank, at most ``max_length``."""
     return Annotated[
         str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        StringConstraints(min_length=1, max_length=max_length),
+        AfterValidator(_not_blank),
     ]
 
 
@@ -226,6 +235,13 @@ class Entry(Record):
 
 def is_slug(value: str) -> bool:
     return bool(_SLUG.match(value)) and len(value) <= SLUG_MAX
+
+
+def flat(text: str) -> str:
+    """Text for a one-line place (document metadata, share tags, alt text, a card's
+    lines): each run of whitespace, line breaks and tabs included, as one space, none
+    at the ends. The model keeps what the editor wrote; this is how it prints there."""
+    return " ".join(text.split())
 
 
 def record_id(slug: str) -> str:

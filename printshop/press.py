@@ -19,6 +19,7 @@ import jinja2
 from . import PDF_VARIANTS
 from .config import Project
 from .gauge import svg_points
+from .model import flat
 from .scripts import cap_marks, emoji_clusters, is_rtl
 from .errors import ConfigError
 from .resources import (check_font_faces, check_harfbuzz_subset, make_fetcher,
@@ -117,6 +118,7 @@ def layout_environment(layouts_dir: Path) -> jinja2.Environment:
     )
     env.filters["points"] = svg_points
     env.filters["dir"] = dir_attribute
+    env.filters["flat"] = flat
     env.bytecode_cache = LayoutCache.for_environment(env)
     return env
 

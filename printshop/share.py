@@ -15,6 +15,7 @@ from urllib.parse import quote, urljoin
 
 from .config import Config
 from .load import Loaded
+from .model import flat
 
 LOGGER = logging.getLogger("printshop")
 DESCRIPTION_MAX = 200  # characters of og:description, "…" included
@@ -78,14 +79,14 @@ def meta_snippet(item: Loaded, config: Config, image_name: str, size: tuple[int,
         ("name", "twitter:image", image),
         ("name", "twitter:image:alt", alt),
     ]
-    lines = [f'<meta {attr}="{key}" content="{html.escape(value, quote=True)}">'
+    lines = [f'<meta {attr}="{key}" content="{html.escape(flat(value), quote=True)}">'
              for attr, key, value in tags]
     return "\n".join(lines) + "\n"
 
 
 def shorten(text: str, limit: int = DESCRIPTION_MAX) -> str:
     """Whitespace collapsed; over ``limit`` characters, cut at a word and ended with "…"."""
-    text = " ".join(text.split())
+    text = flat(text)
     if len(text) <= limit:
         return text
     cut = text[:limit]  # one more than fits with "…": a space there means a whole word

@@ -22,6 +22,7 @@ import regex
 from PIL import Image, ImageDraw, ImageFont, features
 
 from .errors import RenderError
+from .model import flat
 from .scripts import cap_marks, is_emoji, is_rtl, levels, visual_order
 
 ELLIPSIS = "…"
@@ -89,7 +90,7 @@ def run_box(path: str, text: str, size: int, rtl: bool) -> tuple[int, int, int, 
 def clean(text: str) -> str:
     """Text as a card prints it: no control characters, at most a few marks per letter."""
     out = []
-    for cluster in _GRAPHEME.findall(" ".join(text.split())):
+    for cluster in _GRAPHEME.findall(flat(text)):
         kept = "".join(ch for ch in cluster if unicodedata.category(ch) != "Cc")
         if kept:
             out.append(kept)

@@ -240,11 +240,13 @@ def broken_project(scratch):
         (scratch.entries / f"{name}.yaml").write_bytes(data)
     (scratch.entries / "dup.yml").write_text(VALID, encoding="utf-8")
     (scratch.entries / "dup.yaml").write_text(VALID, encoding="utf-8")
-    # These three are fine: a byte-order mark, Windows line ends, tabs for indentation.
+    # These three are fine: a byte-order mark, Windows line ends, old Mac line ends.
     bom = VALID.replace("title: Junior", "title: Bom Junior")
     (scratch.entries / "with-bom.yaml").write_bytes(b"\xef\xbb\xbf" + bom.encode())
     crlf = VALID.replace("title: Junior", "title: Crlf Junior").replace("\n", "\r\n")
     (scratch.entries / "with-crlf.yaml").write_bytes(crlf.encode())
+    cr = VALID.replace("title: Junior", "title: Cr Junior").replace("\n", "\r")
+    (scratch.entries / "with-cr.yaml").write_bytes(cr.encode())
     return scratch
 
 
@@ -264,24 +266,43 @@ def tabbed(text: str) -> str:
                                     lambda m: "\t" * (len(m.group(1)) // 4), dumped)
 
 
-def test_tabs_for_indentation_just_work(scratch, monkeypatch):
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_tabs_in_indentation_are_refused_at_their_place_with_the_fix(scratch, monkeypatch, end):
+    """YAML indents with spaces; a tab there is reported where it is, with what to do,
+    whatever the line ends (nothing is rewritten behind the editor's back)."""
     text = tabbed(VALID)
     assert "\n\t" in text and "\n\t\t" in text
-    scratch.write("tabbed", text)
+    first = next(i for i, line in enumerate(text.split("\n"), 1) if line.startswith("\t"))
+    others = sum(line.startswith("\t") for line in text.split("\n")) - 1
+    scratch.write("tabbed", text.replace("\n", end))
     monkeypatch.chdir(scratch.root)
-    bestiary = load_bestiary(scratch.entries)
-    item = bestiary.loaded["tabbed"]
-    assert item.ok, [str(p) for p in item.problems]
-    scratch.write("spaced", VALID)
-    assert item.entry == load_bestiary(scratch.entries).loaded["spaced"].entry
-    # A mistake on a tab-indented line is placed at the column of the file as written.
-    lines = text.splitlines()
-    number = next(i for i, line in enumerate(lines, 1) if line.startswith("\tpercent: "))
-    lines[number - 1] = "\tpercent: 185"
-    scratch.write("tabbed", "\n".join(lines) + "\n")
-    found = [str(p) for p in load_bestiary(scratch.entries).problems]
-    assert f"entries/tabbed.yaml:{number}:11: flight_risk.percent: must be 0-100, got 185" \
-        in found
+    problems = [str(p) for p in load_bestiary(scratch.entries).problems]
+    assert problems == [
+        f"entries/tabbed.yaml:{first}:1: a tab in the indentation; YAML indents with spaces only: "
+        "replace the tabs before the text of the line with spaces (most editors: 'Convert "
+        f"Indentation to Spaces'); {others} other line(s) also start with a tab"]
+
+
+def test_a_tab_after_spaces_is_placed_at_the_tab(scratch, monkeypatch):
+    scratch.write("mixed", VALID.replace("\n  percent: ", "\n  \tpercent: "))
+    monkeypatch.chdir(scratch.root)
+    line = VALID.split("\n").index(next(x for x in VALID.split("\n") if "  percent: " in x)) + 1
+    problems = [str(p) for p in load_bestiary(scratch.entries).problems]
+    assert len(problems) == 1 and problems[0].startswith(
+        f"entries/mixed.yaml:{line}:3: a tab in the indentation;"), problems
+
+
+def test_a_tab_inside_a_block_scalar_is_content_and_kept(scratch, monkeypatch):
+    """After the block's own indentation, a tab is text: it reaches the model as a tab."""
+    text = re.sub(r"(?m)^title: .*$", "title: |-\n  Junior\n  \tTabbed\n  \t\ttwice", VALID, count=1)
+    for name, end in (("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r")):
+        scratch.write(f"block-{name}", text.replace("\n", end))
+    monkeypatch.chdir(scratch.root)
+    loaded = load_bestiary(scratch.entries).loaded
+    for name in ("lf", "crlf", "cr"):
+        item = loaded[f"block-{name}"]
+        assert item.ok, [str(p) for p in item.problems]
+        assert item.entry.title == "Junior\n\tTabbed\n\t\ttwice"
 
 
 def test_every_broken_file_is_reported_and_the_rest_is_built(broken_project, monkeypatch):
@@ -299,12 +320,13 @@ def test_every_broken_file_is_reported_and_the_rest_is_built(broken_project, mon
     assert re.search(r"entries/dup\.y(a)?ml:1:1: slug 'dup' is already used by", result.output)
     assert not Path("/tmp/printshop-pwned").exists(), "a Python tag was run"
     out = broken_project.root / "output"
-    for good in ("with-bom", "with-crlf", "tabbed"):
+    assert re.search(r"(?m)^entries/tabbed\.yaml:\d+:1: a tab in the indentation;", result.output)
+    for good in ("with-bom", "with-crlf", "with-cr"):
         assert (out / "dossiers" / f"{good}.pdf").is_file(), result.output
         assert (out / "cards" / f"{good}-og.png").is_file()
     assert not (out / "dossiers" / "range.pdf").exists()
     book = squash(" ".join(page_texts((out / "book" / "bestiary.pdf").read_bytes())))
-    for title in ("Bom Junior", "Crlf Junior", "Tabbed Junior"):
+    for title in ("Bom Junior", "Crlf Junior", "Cr Junior"):
         assert title in book
     assert re.search(r"the book leaves out \d+ entries with errors", result.output)
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]

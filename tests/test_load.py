@@ -241,6 +241,11 @@ def test_positions_count_only_lf_crlf_and_cr_as_line_ends(scratch, monkeypatch, 
     ("? []\n: x\n", "1:3: keys must be plain names; this key is a list: write a field name"),
     ('"": 1\n', '1:1: an empty key (""); write a field name'),
     ("!!int 3: x\n", "1:1: keys must be plain names; this key is not text: write a field name"),
+    ("{\n?\n}\n", "2:1: an empty key (a ? with no name); write a field name"),
+    ("title: !!set {a, b}\n", "1:8: title: tag 'tag:yaml.org,2002:set' is not allowed; entries "
+     "are plain data (text, numbers, lists and mappings)"),
+    ("title: *nowhere\n", "1:8: anchors (&name) and aliases (*name) are not allowed; write"),
+    ("title:\n", "1:7: title: must be text, got an empty value"),
 ])
 def test_odd_keys_give_one_clean_line(scratch, monkeypatch, text, expected):
     """Keys are quoted and escaped as JSON in the field path, parser objects never
