@@ -23,27 +23,15 @@ from typing import Callable, Iterator, Sequence
 from . import __version__
 from .config import Project
 from .errors import PrintshopError, RenderError
-from .load import Bestiary, Loaded, Problem, load_bestiary
+from .load import Bestiary, Loaded, load_bestiary
 from .output import target, write_atomic
+from .report import Outcome, StageTally
 from .share import say_if_relative
 
 LOGGER = logging.getLogger("printshop")
 STAGES = ("dossiers", "cards", "book")
 STATE_DIR = ".printshop"
 PARTS_DIR = f"{STATE_DIR}/parts"  # records laid out for the parallel book
-
-
-@dataclass
-class Outcome:
-    """What a command made and what went wrong, for the summary and the exit status."""
-
-    written: list[Path] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures and not any(p.severity == "error" for p in self.problems)
 
 
 # ---- Making outputs: one function per kind, shared by the commands and the build ----
@@ -192,7 +180,7 @@ def cards(project: Project, selectors: Sequence[str] = (), presets: Sequence[str
         say_if_relative(project.config)
     if (jobs or os.cpu_count() or 1) > 1 and len(bestiary.valid) > 1:
         tasks = [Task("cards", item.slug, item.slug, ()) for item in bestiary.valid]
-        for result in _execute(project, bestiary, tasks, jobs, False, out,
+        for result in _execute(project, bestiary, tasks, jobs, out,
                                card_options=(tuple(names), fmt, scale)):
             for message in result.messages:
                 LOGGER.warning("%s", message)
@@ -289,27 +277,6 @@ class TaskResult:
     messages: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
-
-
-@dataclass
-class StageReport:
-    built: int = 0
-    fresh: int = 0
-    failed: int = 0
-    seconds: float = 0.0
-
-
-@dataclass
-class BuildReport:
-    problems: list[Problem]
-    stages: dict[str, StageReport]
-    failures: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures and not any(p.severity == "error" for p in self.problems)
 
 
 class Manifest:
@@ -555,8 +522,8 @@ def build_lock(folder: Path, say: Callable[[str], None]) -> Iterator[None]:
 
 
 def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = STAGES,
-              strict: bool = False, force: bool = False, progress=None,
-              say: Callable[[str], None] = print, variant: str | None = None) -> BuildReport:
+              force: bool = False, progress=None,
+              say: Callable[[str], None] = print, variant: str | None = None) -> Outcome:
     """Plan and make every output (PDFs as ``variant``, by default the configured
     one); ``progress`` is told of each finished task."""
     from .book import BookOptions
@@ -566,10 +533,8 @@ def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = S
     bestiary = check(project)
     stages = [*only[:only.index("book")], "parts", *only[only.index("book"):]] \
         if "book" in only else list(only)
-    report = BuildReport(list(bestiary.problems), {stage: StageReport() for stage in stages})
-    if strict and bestiary.problems:
-        report.failures.append("--strict: not building while entries have problems")
-        return report
+    report = Outcome(problems=list(bestiary.problems),
+                     stages={stage: StageTally() for stage in stages})
     folder = project.output_dir
     with build_lock(folder, say):
         _remove_own_temporaries(folder)
@@ -584,7 +549,7 @@ def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = S
         if progress:
             progress.start({stage: sum(1 for t in tasks if t.stage == stage) for stage in stages})
         try:
-            for result in _execute(project, bestiary, tasks, jobs, strict, options=options):
+            for result in _execute(project, bestiary, tasks, jobs, options=options):
                 stage = report.stages[result.task.stage]
                 stage.seconds = time.perf_counter() - started
                 for relative, size, mtime_ns in result.written:
@@ -635,7 +600,7 @@ def _stale(manifest: Manifest, bestiary: Bestiary) -> list[str]:
 
 
 def _execute(project: Project, bestiary: Bestiary, tasks: list[Task], jobs: int | None,
-             strict: bool, out: Path | None = None, options=None,
+             out: Path | None = None, options=None,
              card_options: tuple | None = None) -> Iterator[TaskResult]:
     """Run tasks in a pool (or here, with one job), each once the tasks it waits for are done.
 
@@ -651,8 +616,6 @@ def _execute(project: Project, bestiary: Bestiary, tasks: list[Task], jobs: int 
             if result.error:
                 failed.add(task.key)
             yield result
-            if strict and result.error:
-                return
         return
     # Here, not at the top: a single command never starts a pool (multiprocessing
     # and concurrent.futures cost a cold `printshop dossier` ~5 ms to import).
@@ -664,38 +627,30 @@ def _execute(project: Project, bestiary: Bestiary, tasks: list[Task], jobs: int 
         unfinished = {task.key for task in order}
         failed = set()
         pending: dict = {}
-        try:
-            while waiting or pending:
-                for task in [t for t in waiting if not unfinished & set(t.after)]:
-                    waiting.remove(task)
-                    if failed & set(task.after):
-                        unfinished.discard(task.key)
-                        failed.add(task.key)
-                        yield _skipped(task)
-                    else:
-                        pending[pool.submit(run_task, task)] = task
-                if not pending:
-                    continue
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    task = pending.pop(future)
-                    try:
-                        result = future.result()
-                    except Exception as error:  # the worker died (killed, out of memory)
-                        result = TaskResult(task, error=f"worker failed: {error}")
+        while waiting or pending:
+            for task in [t for t in waiting if not unfinished & set(t.after)]:
+                waiting.remove(task)
+                if failed & set(task.after):
                     unfinished.discard(task.key)
-                    if result.error:
-                        failed.add(task.key)
-                    yield result
-                    if strict and result.error:
-                        raise _Stop
-        except _Stop:
-            pool.shutdown(wait=True, cancel_futures=True)
+                    failed.add(task.key)
+                    yield _skipped(task)
+                else:
+                    pending[pool.submit(run_task, task)] = task
+            if not pending:
+                continue
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                try:
+                    result = future.result()
+                except Exception as error:  # the worker died (killed, out of memory)
+                    result = TaskResult(task, error=f"worker failed: {error}")
+                unfinished.discard(task.key)
+                if result.error:
+                    failed.add(task.key)
+                yield result
 
 
 def _skipped(task: Task) -> TaskResult:
     return TaskResult(task, error="not made: a part it needs failed")
 
-
-class _Stop(Exception):
-    pass

@@ -16,12 +16,18 @@ import click
 
 from . import PDF_VARIANTS, __version__
 from .errors import EntryError, PrintshopError
+from .report import Outcome, plural, printable
 
 STAGES = ("dossiers", "cards", "book")
 VARIANT_OPTION = click.option(
     "--pdf-variant", type=click.Choice(PDF_VARIANTS),
     help="PDF/UA-1 (accessible, tagged: the default unless printshop.toml says otherwise), "
          "PDF/UA-2, PDF/A (archive), or none (untagged).")
+
+#: One meaning everywhere, as in MkDocs: the work is done as usual, and warnings count as
+#: errors, so the command fails (`report.failing`).
+STRICT_OPTION = click.option("--strict", is_flag=True,
+                             help="Warnings count as errors: the command fails on any.")
 
 ENTRY_HELP = "ENTRY is a slug from entries/ or a path to a YAML file; none means all."
 
@@ -31,8 +37,6 @@ class _Echo(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         prefix = "warning: " if record.levelno >= logging.WARNING else ""
-        from .load import printable
-
         click.echo(printable(f"{prefix}{record.getMessage()}"), err=True)
 
 
@@ -46,14 +50,18 @@ def _setup_logging(verbose: bool) -> None:
         logger.propagate = False
 
 
-def _report(problems, strict: bool = False) -> None:
-    """Print every problem; fail if any is an error (or a warning, with --strict)."""
-    for problem in problems:
+def _conclude(outcome: Outcome, strict: bool = False, said: str | None = None) -> None:
+    """Every command ends here: each problem and failure on its own line, then ``said``
+    (a count or the summary), then the exit status `Outcome.verdict` gives."""
+    for problem in outcome.problems:
         click.echo(str(problem), err=True)
-    errors = [p for p in problems if p.severity == "error" or strict]
-    if errors:
-        files = len({p.path for p in errors})
-        raise EntryError(f"{len(errors)} problem(s) in {files} entr{'y' if files == 1 else 'ies'}")
+    for failure in outcome.failures:
+        click.echo(printable(f"error: {failure}"), err=True)
+    verdict = outcome.verdict(strict)
+    if said:
+        click.echo(said, err=verdict is not None)
+    if verdict:
+        raise EntryError(verdict)
 
 
 class _Guarded(click.Group):
@@ -92,14 +100,15 @@ def main(ctx: click.Context, project_dir: Path | None, verbose: bool) -> None:
 
 @main.command(help="Validate entries and report every problem as path:line:col. " + ENTRY_HELP)
 @click.argument("entries", nargs=-1)
-@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@STRICT_OPTION
 @click.pass_obj
 def check(project, entries: tuple[str, ...], strict: bool) -> None:
     from . import build
 
     bestiary = build.check(project, entries)
-    _report(bestiary.problems, strict)
-    click.echo(f"{len(bestiary.selected)} entr{'y' if len(bestiary.selected) == 1 else 'ies'} OK")
+    outcome = Outcome(problems=list(bestiary.problems))
+    _conclude(outcome, strict, None if outcome.failed(strict)
+              else f"{plural(len(bestiary.selected), 'entry')} OK")
 
 
 @main.command()
@@ -115,21 +124,21 @@ def schema() -> None:
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the new entries (default: entries/ from printshop.toml).")
-@click.option("--strict", is_flag=True,
-              help="Import nothing from a file with lines that could not be mapped.")
+@STRICT_OPTION
 @click.option("--force", is_flag=True, help="Replace entries that already exist.")
 @click.pass_obj
 def import_(project, files: tuple[Path, ...], output: Path | None, strict: bool,
             force: bool) -> None:
     """Turn file records copied as plain text into validated YAML entries.
 
-    Lines that cannot be mapped are reported with their line number (warnings;
-    --strict makes them errors). Related specimens whose title matches an entry
-    are linked by slug.
+    Lines that cannot be mapped are reported as warnings with their line number
+    (with --strict the command then fails). Related specimens whose title matches
+    an entry are linked by slug.
     """
     from .importer import import_records
 
-    _finish(import_records(project, files, output, strict, force), "entry", verb="imported")
+    _finish(import_records(project, files, output, force), "entry", verb="imported",
+            strict=strict)
 
 
 @main.command()
@@ -239,7 +248,7 @@ def book(project, output, paper, bleed, marks, pdf_variant, jobs, path) -> None:
               help="Worker processes (default: one per core).")
 @click.option("--only", default=",".join(STAGES), show_default=True,
               help="Which outputs: a comma list of dossiers, cards, book.")
-@click.option("--strict", is_flag=True, help="Stop at the first problem, warnings included.")
+@STRICT_OPTION
 @click.option("--force", is_flag=True, help="Rebuild everything, even what is up to date.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress; problems and the summary only.")
 @VARIANT_OPTION
@@ -259,17 +268,9 @@ def build_command(project, jobs, only, strict, force, quiet, pdf_variant) -> Non
         raise click.BadParameter(f"{', '.join(unknown) or 'nothing'}; choose from "
                                  f"{', '.join(STAGES)}", param_hint="--only")
     progress = make_progress(quiet)
-    report = build.run_build(project, jobs, stages, strict, force, progress,
-                             say=lambda text: click.echo(text, err=True), variant=pdf_variant)
-    for problem in report.problems:
-        click.echo(str(problem), err=True)
-    for failure in report.failures:
-        click.echo(f"error: {failure}", err=True)
-    click.echo(summary_text(report), err=True)
-    errors = [p for p in report.problems if p.severity == "error" or strict]
-    if report.failures or errors:
-        raise EntryError(f"{len(report.failures)} output(s) failed, "
-                         f"{len(errors)} problem(s) in entries")
+    outcome = build.run_build(project, jobs, stages, force, progress,
+                              say=lambda text: click.echo(text, err=True), variant=pdf_variant)
+    _conclude(outcome, strict, summary_text(outcome))
 
 
 def _locked(project, output: Path | None):
@@ -279,19 +280,9 @@ def _locked(project, output: Path | None):
     return build_lock(output or project.output_dir, lambda text: click.echo(text, err=True))
 
 
-def _finish(outcome, noun: str, verb: str = "written") -> None:
-    """Say what was written; fail if anything went wrong."""
-    from .load import printable
-
-    for failure in outcome.failures:
-        click.echo(printable(f"error: {failure}"), err=True)
-    count = len(outcome.written)
-    plural = "" if count == 1 else ("ies" if noun.endswith("y") else "s")
-    shown = noun[:-1] if plural == "ies" else noun
-    click.echo(f"{count} {shown}{plural} {verb}", err=not outcome.ok)
-    _report(outcome.problems)
-    if outcome.failures:
-        raise EntryError(f"{len(outcome.failures)} {noun}(s) failed")
+def _finish(outcome: Outcome, noun: str, verb: str = "written", strict: bool = False) -> None:
+    """Say what was written, after every problem; fail if anything went wrong."""
+    _conclude(outcome, strict, f"{plural(len(outcome.written), noun)} {verb}")
 
 
 if __name__ == "__main__":  # pragma: no cover

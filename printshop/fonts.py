@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ConfigError
+from .report import noun_form
 
 FONTS_FILE = "fonts.yaml"
 Weight = Literal["regular", "bold"]
@@ -94,7 +95,7 @@ def load_fonts(layouts_dir: Path, fonts_dir: Path) -> Fonts:
     named += [plan.colour_emoji] if plan.colour_emoji else []
     missing = sorted({f for f in named if not (fonts_dir / f).is_file()})
     if missing:
-        raise ConfigError(f"{path}: font file{'s' if len(missing) > 1 else ''} missing from "
+        raise ConfigError(f"{path}: {noun_form(len(missing), 'font file')} missing from "
                           f"{fonts_dir}: {', '.join(missing)}")
     if plan.colour_emoji:
         from .fontfacts import is_colour

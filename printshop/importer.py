@@ -53,9 +53,12 @@ class Note:
     message: str
     text: str = ""
 
+    @property
+    def said(self) -> str:
+        return self.message + (f": {self.text[:80]!r}" if self.text else "")
+
     def __str__(self) -> str:
-        shown = f": {self.text[:80]!r}" if self.text else ""
-        return f"{self.line}: {self.message}{shown}"
+        return f"{self.line}: {self.said}"
 
 
 @dataclass
@@ -476,17 +479,15 @@ def import_file(path: Path, known_titles: dict[str, str]) -> Imported:
     return parse_record(text, known_titles)
 
 
-def import_records(project, files, output: Path | None = None, strict: bool = False,
-                   force: bool = False):
+def import_records(project, files, output: Path | None = None, force: bool = False):
     """Turn record texts into validated entries in ``output`` (default: entries/).
 
-    Returns a `build.Outcome`: files written, and one failure line per file not
-    imported. Notes (what was dropped or guessed) are logged as warnings with the
-    text's line number; with ``strict`` they stop that file's import.
+    Returns an `Outcome`: files written, one failure line per file not imported, and
+    the notes (what was dropped or guessed) as warnings at their line of the text.
     """
     import logging
 
-    from .build import Outcome
+    from .report import Outcome, Problem, Severity
     from .errors import PrintshopError
     from .load import display_path, load_bestiary, parse_entry, validate_entry
     from .output import target, write_atomic
@@ -504,12 +505,11 @@ def import_records(project, files, output: Path | None = None, strict: bool = Fa
     for path, record in records:
         shown = display_path(path)
         link_related(record.data, known)
-        for note in record.notes:
-            logger.warning("%s:%s", shown, note)
-        if record.errors or (strict and record.notes):
-            problems = record.errors or record.notes
+        outcome.problems += [Problem(shown, note.line, 1, "", note.said, Severity.WARNING)
+                             for note in record.notes]
+        if record.errors:
             outcome.failures.append(f"{shown}: not imported: " + "; ".join(
-                f"line {note.line}: {note.message}" for note in problems))
+                f"line {note.line}: {note.message}" for note in record.errors))
             continue
         text = to_yaml(record.data)
         raw, marks, problems = parse_entry(text, shown)

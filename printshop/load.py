@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .model import Entry, is_slug
+from .report import Problem, Severity, failing
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 50_000
@@ -52,48 +53,6 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One thing wrong with an entry, at a place in its file."""
-
-    path: str
-    line: int
-    column: int
-    field: str
-    message: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}:{self.column}" if self.line else self.path
-        label = f"{self.field}: " if self.field else ""
-        prefix = "warning: " if self.severity == "warning" else ""
-        return printable(one_line(f"{where}: {label}{prefix}{self.message}"))
-
-
-_LINE_BREAKS = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x85": "\\x85",
-                "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def one_line(text: str) -> str:
-    """A problem is one line (``path:line:column: field: message``, for grep and
-    editors): line breaks and tabs from the entry's text are written as escapes."""
-    return text.translate(str.maketrans(_LINE_BREAKS))
-
-
-#: Characters a terminal acts on or reorders: control codes (escape sequences,
-#: bell, backspace) and bidirectional overrides and isolates.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """Text safe to show on a terminal: what would act on it is written as an escape."""
-    def escape(match: re.Match) -> str:
-        code = ord(match.group())
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _UNPRINTABLE.sub(escape, text)
-
-
 @dataclass
 class Loaded:
     """The outcome of loading one file: its entry, or the problems that stopped it."""
@@ -112,7 +71,7 @@ class Loaded:
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
+        return failing(self.problems)
 
 
 def display_path(path: Path) -> str:
@@ -411,7 +370,7 @@ def parse_entry(text: str, display: str) -> tuple[dict | None, _Marks | None, li
     """YAML text to plain data with its marks, or the problems that stop it."""
     problems: list[Problem] = []
 
-    def add(loc, where, message, severity="error"):
+    def add(loc, where, message, severity=Severity.ERROR):
         problems.append(Problem(display, where[0], where[1], _field_path(loc), message, severity))
 
     if _only_comments(text):
@@ -484,7 +443,7 @@ def load_entry(path: Path, slug: str | None = None) -> Loaded:
     display = display_path(path)
     loaded = Loaded(slug=slug or path.stem, path=path, display=display)
 
-    def add(where, message, severity="error"):
+    def add(where, message, severity=Severity.ERROR):
         loaded.problems.append(Problem(display, where[0], where[1], "", message, severity))
 
     try:
@@ -512,7 +471,7 @@ def load_entry(path: Path, slug: str | None = None) -> Loaded:
     loaded.problems.extend(problems)
     if not text.lstrip("\ufeff").startswith(MODELINE):
         add((1, 1), f"first line should be the schema modeline '{MODELINE}' so editors "
-            "validate while typing", severity="warning")
+            "validate while typing", severity=Severity.WARNING)
     if not loaded.errors:
         loaded.entry = entry
     return loaded
@@ -538,7 +497,7 @@ class Bestiary:
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
+        return failing(self.problems)
 
     def title_of(self, slug: str) -> str:
         item = self.loaded.get(slug)

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from .load import printable
+from .report import printable
 
 
 class Progress:

@@ -135,6 +135,7 @@ def check_font_faces(css: Path, fonts_dir: Path) -> None:
     """Every font a stylesheet's @font-face rules name must be a file in ``fonts_dir``:
     WeasyPrint would otherwise fall back to another font with only a warning."""
     from .errors import ConfigError
+    from .report import noun_form
 
     missing = []
     for url in re.findall(r"""url\(\s*["']?([^"')]+?)["']?\s*\)""", css.read_text("utf-8")):
@@ -142,7 +143,7 @@ def check_font_faces(css: Path, fonts_dir: Path) -> None:
         if not path.is_relative_to(os.path.realpath(fonts_dir)) or not path.is_file():
             missing.append(url)
     if missing:
-        raise ConfigError(f"{css}: font file{'s' if len(missing) > 1 else ''} missing from "
+        raise ConfigError(f"{css}: {noun_form(len(missing), 'font file')} missing from "
                           f"{fonts_dir}: {', '.join(missing)}")
 
 

@@ -29,7 +29,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .config import Project, load_project
-from .load import Bestiary, Loaded, load_bestiary, printable
+from .load import Bestiary, Loaded, load_bestiary
+from .report import printable
 
 LOGGER = logging.getLogger("printshop")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")

@@ -116,11 +116,23 @@ def test_broken_entry_is_reported_skipped_and_the_rest_built(copy):
     assert not (copy / "output" / "dossiers" / "broken-role.pdf").exists()
 
 
-def test_strict_stops_before_building(copy):
-    (copy / "entries" / "broken-role.yaml").write_text("title: [oops\n")
-    code, output = build(copy, "--strict")
-    assert code == 1 and "--strict: not building while entries have problems" in output
-    assert not (copy / "output" / "dossiers").exists()
+def test_strict_means_warnings_fail_the_build_that_still_runs(copy):
+    """--strict as in MkDocs (and in every printshop command): the work is done as
+    usual; warnings count as errors, so the command fails."""
+    text = (copy / "entries" / f"{SLUGS[0]}.yaml").read_text(encoding="utf-8")
+    no_modeline = text.split("\n", 1)[1].replace("title: ", "title: Unlined ", 1)
+    (copy / "entries" / "unlined-role.yaml").write_text(no_modeline, encoding="utf-8")
+    code, output = build(copy, "--only", "dossiers")
+    assert code == 0, output
+    assert "entries/unlined-role.yaml:1:1: warning: first line should be" in output
+    for path in (copy / "output" / "dossiers").glob("*.pdf"):
+        path.unlink()
+    code, output = build(copy, "--only", "dossiers", "--strict")
+    assert code == 1, output
+    assert table(output)["dossiers"] == (len(SLUGS) + 1, 0, 0)  # everything built
+    assert output.rstrip().splitlines()[-1] == \
+        "Error: 1 problem in 1 file (--strict: warnings count)"
+    assert (copy / "output" / "dossiers" / "unlined-role.pdf").exists()
 
 
 def test_a_failed_write_is_not_recorded_and_is_redone(copy, monkeypatch):

@@ -40,7 +40,7 @@ def test_check_reports_problems_and_exits_1(scratch, monkeypatch):
                line.endswith("flight_risk.percent: must be 0-100, got 150") for line in lines)
     assert any("salry: unknown field; did you mean 'salary'?" in line for line in lines)
     assert any("salary: required field is missing" in line for line in lines)
-    assert lines[-1] == "Error: 3 problem(s) in 1 entry"
+    assert lines[-1] == "Error: 3 problems in 1 file"
     assert "Traceback" not in result.output
 
 
