@@ -138,8 +138,12 @@ def make_stitched_book(printer, bestiary: Bestiary, out: Path, path: Path,
 # ---- The single commands ----
 
 def check(project: Project, selectors: Sequence[str] = ()) -> Bestiary:
-    """Load and validate the selected entries (all by default)."""
-    return load_bestiary(project.entries_dir, selectors)
+    """Load and validate the selected entries (all by default); characters no bundled
+    font has are warnings at their fields."""
+    from .fonts import load_fonts
+
+    coverage = load_fonts(project.layouts_dir, project.fonts_dir).coverage()
+    return load_bestiary(project.entries_dir, selectors, coverage)
 
 
 def _each(outcome: Outcome, items: Sequence[Loaded], make: Callable[[Loaded], list[Path]]):

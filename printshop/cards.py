@@ -14,17 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from PIL import Image, ImageDraw
-from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .config import Config, CustomPreset, Project
+from .config import Config, ConfigModel, CustomPreset, Project, read_settings
 from .errors import ConfigError
 from .gauge import gauge_geometry
-from .load import EntryLoader, Loaded
+from .load import Loaded
 from .model import flat, headline, record_id, salary_figure
 from .fonts import load_fonts
-from .text import fit, require_raqm, warn_uncovered
+from .text import fit, require_raqm
 
 LOGGER = logging.getLogger("printshop")
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
@@ -42,11 +40,7 @@ MIRRORED = {"left": "right", "center": "center", "right": "left"}  # alignment i
 Box = tuple[int, int, int, int]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Part(_Strict):
+class CardPart(ConfigModel):
     kind: Literal["rect", "text", "gauge"]
     box: tuple[int, int, int, int]
     text: str | None = None
@@ -60,18 +54,18 @@ class Part(_Strict):
     line_spacing: float = 1.12
 
 
-class Preset(_Strict):
+class Preset(ConfigModel):
     size: tuple[int, int]
     safe: tuple[int, int, int, int] | None = None
     background: str = "paper"
-    parts: list[Part]
+    parts: list[CardPart]
 
     @property
     def safe_box(self) -> Box:
         return self.safe or (0, 0, *self.size)
 
 
-class CardLayouts(_Strict):
+class CardLayouts(ConfigModel):
     presets: dict[str, Preset]
 
 
@@ -95,7 +89,6 @@ class Card:
     image: Image.Image
     safe: Box
     placed: list[Placed] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
     colour_glyphs: bool = False  # colour emoji drawn: the card keeps every colour
 
 
@@ -107,14 +100,7 @@ class Encoded:
 
 
 def load_layouts(layouts_dir: Path) -> CardLayouts:
-    path = layouts_dir / "cards.yaml"
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=EntryLoader)
-        return CardLayouts.model_validate(data)
-    except OSError as error:
-        raise ConfigError(f"cannot read the card layouts {path}: {error.strerror}") from error
-    except (yaml.YAMLError, ValidationError) as error:
-        raise ConfigError(f"{path}: {error}") from error
+    return read_settings(layouts_dir / "cards.yaml", CardLayouts, "the card layouts")
 
 
 def scale_preset(base: Preset, size: tuple[int, int], parts: list[str] | None) -> Preset:
@@ -267,13 +253,11 @@ class Cards:
                 self._text(card, draw, part, box, texts[part.text], scale)
             else:
                 self._gauge(card, draw, part, box, item, scale, preset)
-        warn_uncovered(item.display, card.missing, LOGGER)
         return card
 
-    def _text(self, card: Card, draw, part: Part, box, text: str, scale: int,
+    def _text(self, card: Card, draw, part: CardPart, box, text: str, scale: int,
               name: str | None = None, fill=None) -> None:
         chain = self.chains[part.font]
-        card.missing.extend(chain.uncovered(text))
         x, y, w, h = box
         # A little room for glyphs that overhang their advance (italics, accents).
         pad = OVERHANG * scale
@@ -296,7 +280,7 @@ class Cards:
             baseline += fitted.line_height
         card.placed.append(Placed(name or part.text, box, ink, fitted.lines, fitted.truncated))
 
-    def _gauge(self, card: Card, draw, part: Part, box, item: Loaded, scale: int,
+    def _gauge(self, card: Card, draw, part: CardPart, box, item: Loaded, scale: int,
                preset: Preset) -> None:
         risk = item.entry.flight_risk
         band = self.config.band_for(risk.percent)
@@ -362,7 +346,6 @@ class Cards:
                  span: tuple[float, float], baseline: float, size: float, min_size: int) -> None:
         """One line centred in ``span`` (x, width), shrunk or shortened to fit it."""
         chain = self.chains[font]
-        card.missing.extend(chain.uncovered(text))
         x, w = span
         fitted = fit(text, chain, w, 10 * size, round(size), min_size, max_lines=1)
         line = fitted.lines[0] if fitted.lines else ""

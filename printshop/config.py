@@ -8,7 +8,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -38,11 +38,31 @@ def _hex_colour(value: str) -> str:
 Colour = Annotated[str, AfterValidator(_hex_colour)]
 
 
-class _Strict(BaseModel):
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigModel(BaseModel):
+    """A settings model (printshop.toml, cards.yaml, fonts.yaml): an unknown key is a
+    mistake, and settings do not change once read."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Publication(_Strict):
+def read_settings(path: Path, model: type[M], what: str) -> M:
+    """A YAML settings file of the layouts, read (`yamlcore`) and validated by ``model``."""
+    import yaml
+
+    from .yamlcore import CoreLoader
+
+    try:
+        return model.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=CoreLoader))
+    except OSError as error:
+        raise ConfigError(f"cannot read {what} {path}: {error.strerror}") from error
+    except (yaml.YAMLError, ValidationError) as error:
+        raise ConfigError(f"{path}: {error}") from error
+
+
+class Publication(ConfigModel):
     publisher: str = "OTIOSE"
     collection: str = "ADULTHOOD"
     title: str = "The Corporate Bestiary"
@@ -54,7 +74,7 @@ class Publication(_Strict):
     )
 
 
-class Colours(_Strict):
+class Colours(ConfigModel):
     ink: Colour = "#17171c"
     muted: Colour = "#5b5b66"
     paper: Colour = "#ffffff"
@@ -63,7 +83,7 @@ class Colours(_Strict):
     panel: Colour = "#f3f1ea"
 
 
-class Band(_Strict):
+class Band(ConfigModel):
     upto: int = Field(ge=0, le=100, description="Highest percent in this band.")
     label: str
     colour: Colour
@@ -77,7 +97,7 @@ DEFAULT_BANDS = (
 )
 
 
-class FlightRiskBands(_Strict):
+class FlightRiskBands(ConfigModel):
     bands: list[Band] = Field(default_factory=lambda: list(DEFAULT_BANDS), min_length=1)
 
     @model_validator(mode="after")
@@ -88,7 +108,7 @@ class FlightRiskBands(_Strict):
         return self
 
 
-class Print(_Strict):
+class Print(ConfigModel):
     paper: Literal["a4", "letter"] = "a4"
     pdf_variant: Literal[PDF_VARIANTS] = Field(
         default=PDF_VARIANTS[0],
@@ -96,12 +116,12 @@ class Print(_Strict):
         "PDF/A (archive), PDF/X-4 (print exchange) or none (untagged).")
 
 
-class Folders(_Strict):
+class Folders(ConfigModel):
     entries: str = "entries"
     output: str = "output"
 
 
-class CustomPreset(_Strict):
+class CustomPreset(ConfigModel):
     """A share-card preset of the project's own: a size, and the parts to show."""
 
     size: tuple[int, int] = Field(description="Width and height in pixels.")
@@ -117,7 +137,7 @@ class CustomPreset(_Strict):
         return self
 
 
-class CardSettings(_Strict):
+class CardSettings(ConfigModel):
     presets: dict[str, CustomPreset] = Field(default_factory=dict)
 
     @model_validator(mode="before")
@@ -151,7 +171,7 @@ def _page_template(value: str) -> str:
     return value
 
 
-class SiteSettings(_Strict):
+class SiteSettings(ConfigModel):
     """Where the outputs are published: the meta snippets' absolute URLs."""
 
     url: Annotated[str, AfterValidator(_site_url)] | None = Field(
@@ -168,7 +188,7 @@ class SiteSettings(_Strict):
         "by default og:url is the dossier PDF's URL.")
 
 
-class BookSettings(_Strict):
+class BookSettings(ConfigModel):
     filename: str = Field(default="bestiary.pdf", pattern=r"^[A-Za-z0-9._-]+\.pdf$")
     subtitle: str = "A Field Guide to the Roles of Corporate Life"
     order: Literal["title", "slug", "flight_risk", "salary"] | list[str] = Field(
@@ -179,7 +199,7 @@ class BookSettings(_Strict):
     )
 
 
-class Config(_Strict):
+class Config(ConfigModel):
     publication: Publication = Publication()
     colours: Colours = Colours()
     flight_risk: FlightRiskBands = FlightRiskBands()

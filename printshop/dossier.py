@@ -77,20 +77,6 @@ def org_chart_alt(entry) -> str | None:
     return f"Org chart: {above}{entry.title}{beside}{below}."
 
 
-def _texts(value):
-    """Every string of an entry (a model, or what it holds)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _texts(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _texts(item)
-    elif hasattr(value, "model_dump"):
-        yield from _texts(value.model_dump())
-
-
 class Dossiers:
     """A warm dossier renderer: build once per process, render many entries."""
 
@@ -100,7 +86,6 @@ class Dossiers:
         self.variant = variant or project.config.print.pdf_variant
         self.press = press or Press(project)
         self.fetcher = self.press.fetcher
-        self._fonts: tuple[str, ...] | None = None
         self.stylesheets = [self.press.sheet(name) for name in STYLESHEETS]
         self.stylesheets.append(self.press.sheet_from(theme_css(project, paper)))
 
@@ -110,29 +95,9 @@ class Dossiers:
 
     def render(self, item: Loaded, bestiary: Bestiary):
         """Lay out the dossier: a WeasyPrint `Document`, nothing written."""
-        self.check_coverage(item)
         return self.press.render(self.html(item, bestiary), self.stylesheets)
 
     def pdf(self, item: Loaded, bestiary: Bestiary, document=None) -> bytes:
         """The dossier as PDF bytes, in the renderer's variant (``document`` if it is
         laid out already)."""
         return write_pdf(document or self.render(item, bestiary), self.variant)
-
-    def check_coverage(self, item: Loaded) -> None:
-        """Warn about characters no bundled font has: they would print as boxes.
-
-        Fonts are asked through their cached facts (`fontfacts`), so a cold process
-        opens none of them (nor Pillow, which `text` loads)."""
-        from .fontfacts import uncovered
-
-        if self._fonts is None:
-            from .resources import font_files
-
-            hidden = set(self.press.fonts.hidden())  # fonts fontconfig never sees
-            self._fonts = tuple(str(p) for p in font_files(self.project.fonts_dir)
-                                if p not in hidden)
-        missing = uncovered(" ".join(_texts(item.entry)), self._fonts)
-        if missing:
-            from .text import warn_uncovered
-
-            warn_uncovered(item.display, missing, LOGGER)

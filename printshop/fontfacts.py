@@ -106,6 +106,41 @@ def uncovered(text: str, paths: tuple[str, ...]) -> list[str]:
     return found
 
 
+def describe_uncovered(clusters) -> str:
+    """The warning for characters no bundled font has, naming each (at most five)."""
+    clusters = list(dict.fromkeys(clusters))
+    shown = ", ".join(f"{c!r} ({' '.join(f'U+{ord(ch):04X}' for ch in c)})"
+                      for c in clusters[:5])
+    more = f" and {len(clusters) - 5} more" if len(clusters) > 5 else ""
+    return (f"no bundled font has {shown}{more}; "
+            + ("it prints as a box" if len(clusters) == 1 else "they print as boxes"))
+
+
+class Coverage:
+    """What the bundled fonts can print: a cluster is covered when every fallback chain
+    (one per weight; both renderers draw from them) has a font for it. Characters found
+    printable are remembered, so most text is answered by one set difference."""
+
+    def __init__(self, chains) -> None:
+        self.chains = [tuple(chain) for chain in chains]
+        self._printable: set[str] = set()
+
+    def printable(self, texts) -> bool:
+        """Whether every character of ``texts`` is known to print (no font asked)."""
+        return not set().union(*texts) - self._printable
+
+    def missing(self, text: str) -> list[str]:
+        """The clusters of ``text`` some chain cannot print, each once, in order."""
+        if not set(text) - self._printable:
+            return []
+        found: dict[str, None] = {}
+        for chain in self.chains:
+            found.update(dict.fromkeys(uncovered(text, chain)))
+        if not found:
+            self._printable.update(text)
+        return [cluster for cluster in dict.fromkeys(_GRAPHEME.findall(text)) if cluster in found]
+
+
 # ---- Finding the facts: in this process, in the cache, or from the font ----
 
 _MEMO: dict[str, tuple[tuple, FontFacts]] = {}

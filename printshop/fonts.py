@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
 
+from .config import ConfigModel, read_settings
 from .errors import ConfigError
 from .report import noun_form
 
@@ -22,16 +21,12 @@ FONTS_FILE = "fonts.yaml"
 Weight = Literal["regular", "bold"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Role(_Strict):
+class Role(ConfigModel):
     file: str
     fallbacks: Weight = "regular"
 
 
-class FontPlan(_Strict):
+class FontPlan(ConfigModel):
     roles: dict[str, Role]
     fallbacks: dict[Weight, list[str]]
     colour_emoji: str | None = None
@@ -76,6 +71,13 @@ class Fonts:
                 seen.setdefault(family_name(self.path(name)))
         return list(seen)
 
+    def coverage(self):
+        """What the fallback chains can print (`fontfacts.Coverage`): for the entries'
+        one check of characters no bundled font has."""
+        from .fontfacts import Coverage
+
+        return Coverage([self.path(f) for f in files] for files in self.plan.fallbacks.values())
+
     def hidden(self) -> list[Path]:
         """Font files fontconfig must not see (the colour emoji, for cards only)."""
         return [self.fonts_dir / self.plan.colour_emoji] if self.plan.colour_emoji else []
@@ -84,12 +86,7 @@ class Fonts:
 def load_fonts(layouts_dir: Path, fonts_dir: Path) -> Fonts:
     """Read ``layouts/fonts.yaml`` and check that every file it names is bundled."""
     path = layouts_dir / FONTS_FILE
-    try:
-        plan = FontPlan.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except OSError as error:
-        raise ConfigError(f"cannot read the font plan {path}: {error.strerror}") from error
-    except (yaml.YAMLError, ValidationError) as error:
-        raise ConfigError(f"{path}: {error}") from error
+    plan = read_settings(path, FontPlan, "the font plan")
     named = [r.file for r in plan.roles.values()]
     named += [f for files in plan.fallbacks.values() for f in files]
     named += [plan.colour_emoji] if plan.colour_emoji else []

@@ -22,33 +22,13 @@ from pydantic import BaseModel, ValidationError
 
 from .model import Entry, is_slug
 from .report import Problem, Severity, failing
+from .yamlcore import SCALAR_TAGS, CoreLoader
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 50_000
 MAX_DEPTH = 32
 MODELINE = "# yaml-language-server: $schema=entry.schema.json"
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class EntryLoader(_Loader):
-    """Safe loader with YAML 1.2-like scalars.
-
-    YAML 1.1 reads ``10:00`` as the number 600, ``no`` as false and
-    ``2024-01-01`` as a date; in a role record those are text.
-    """
-
-
-EntryLoader.yaml_implicit_resolvers = {}
-for _tag, _regexp, _first in (
-    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("int", r"^[-+]?(?:0|[1-9][0-9_]*)$", "-+0123456789"),
-    ("float", r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?$", "-+.0123456789"),
-    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
-):
-    EntryLoader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_regexp), list(_first))
-
-_SCALAR_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
@@ -173,7 +153,7 @@ class _Converter:
             if not self._tag_ok(node, _SEQ_TAG, loc):
                 return None
             return [self.convert(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
-        if not self._tag_ok(node, _SCALAR_TAGS, loc):
+        if not self._tag_ok(node, SCALAR_TAGS, loc):
             return None
         try:
             return self.loader.construct_object(node, deep=True)
@@ -207,7 +187,7 @@ class _Converter:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
                 kind = ("a list" if isinstance(key_node, yaml.SequenceNode) else
                         "a mapping" if isinstance(key_node, yaml.MappingNode) else
-                        "not text" if key_node.tag in _SCALAR_TAGS else
+                        "not text" if key_node.tag in SCALAR_TAGS else
                         f"tagged {key_node.tag}")
                 self.add(loc, _mark(key_node, self.lines),
                          f"keys must be plain names; this key is {kind}: write a field name")
@@ -376,7 +356,7 @@ def parse_entry(text: str, display: str) -> tuple[dict | None, _Marks | None, li
     if _only_comments(text):
         add((), (1, 1), "the file is empty; an entry needs at least 'title'")
         return None, None, problems
-    loader = EntryLoader(text)
+    loader = CoreLoader(text)
     lines = _Lines(text)
     try:
         node = loader.get_single_node()
@@ -417,7 +397,7 @@ def _only_comments(text: str) -> bool:
 
 def _report_aliases(text: str, locs: list[tuple], add, lines: _Lines) -> None:
     """Place each alias at its ``*name`` (the composed tree only knows the anchor)."""
-    marks = [event.start_mark for event in yaml.parse(text, Loader=EntryLoader)
+    marks = [event.start_mark for event in yaml.parse(text, Loader=CoreLoader)
              if isinstance(event, yaml.AliasEvent)]
     for loc, mark in zip(locs, marks):
         add(loc, lines.of(mark), ANCHORS)
@@ -518,11 +498,13 @@ def _resolve(selector: str, entries_dir: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def load_bestiary(entries_dir: Path, selectors: typing.Sequence[str] = ()) -> Bestiary:
+def load_bestiary(entries_dir: Path, selectors: typing.Sequence[str] = (),
+                  coverage=None) -> Bestiary:
     """Load every entry in ``entries_dir`` plus any given paths, then cross-check them.
 
     ``selectors`` are slugs from the folder or paths to YAML files anywhere;
-    none selects every entry of the folder.
+    none selects every entry of the folder. With ``coverage`` (`fontfacts.Coverage`),
+    text no bundled font can print is a warning at its field.
     """
     loaded: dict[str, Loaded] = {}
     problems: list[Problem] = []
@@ -547,9 +529,36 @@ def load_bestiary(entries_dir: Path, selectors: typing.Sequence[str] = ()) -> Be
             selected.append(item)
     for item in selected:
         item.problems.extend(_check_related(item, loaded))
+        if coverage is not None and item.entry is not None:
+            item.problems.extend(_uncovered(item, coverage))
         problems.extend(item.problems)
     problems.sort(key=lambda p: (p.path, p.line, p.column))
     return Bestiary(entries_dir, loaded, selected, problems)
+
+
+def _uncovered(item: Loaded, coverage) -> list[Problem]:
+    """One warning per text field with characters no bundled font has, at the field."""
+    from .fontfacts import describe_uncovered
+
+    texts: list[tuple[tuple, str]] = []
+    stack: list[tuple[tuple, typing.Any]] = [((), item.entry.model_dump())]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, str):
+            texts.append((loc, value))
+        elif isinstance(value, dict):
+            stack.extend(((*loc, key), inner) for key, inner in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*loc, i), inner) for i, inner in enumerate(value))
+    if coverage.printable(text for _, text in texts):  # the usual case: one set difference
+        return []
+    found = []
+    for loc, text in texts:
+        if missing := coverage.missing(text):
+            line, column = item.marks.at(loc) if item.marks else (1, 1)
+            found.append(Problem(item.display, line, column, _field_path(loc),
+                                 describe_uncovered(missing), Severity.WARNING))
+    return sorted(found)
 
 
 def _select(selector: str, entries_dir: Path, loaded: dict[str, Loaded],

@@ -97,18 +97,6 @@ def clean(text: str) -> str:
     return cap_marks("".join(out))
 
 
-def warn_uncovered(display: str, clusters, logger) -> None:
-    """One warning naming the characters no bundled font has (they print as boxes)."""
-    clusters = list(dict.fromkeys(clusters))
-    if not clusters:
-        return
-    shown = ", ".join(f"{c!r} ({' '.join(f'U+{ord(ch):04X}' for ch in c)})"
-                      for c in clusters[:5])
-    more = f" and {len(clusters) - 5} more" if len(clusters) > 5 else ""
-    logger.warning("%s: no bundled font has %s%s; %s", display, shown, more,
-                   "it prints as a box" if len(clusters) == 1 else "they print as boxes")
-
-
 @dataclass(frozen=True)
 class Run:
     """Clusters one font draws in one direction."""

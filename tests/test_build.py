@@ -206,3 +206,24 @@ def test_a_killed_build_leaves_only_whole_files(copy):
 def test_only_rejects_unknown_stages(copy):
     code, output = build(copy, "--only", "dossiers,posters")
     assert code == 2 and "posters" in output
+
+
+def test_a_missing_glyph_is_said_once_per_field_in_a_whole_build(copy):
+    """Characters no bundled font has: one warning, at the field, from the check at
+    load; not again by each card preset and the dossier (it used to be said five
+    times per entry). `check` shows it; `check --strict` fails on it."""
+    path = copy / "entries" / f"{SLUGS[0]}.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\ntitle: ", "\ntitle: Pharaoh 𓀀 ", 1), encoding="utf-8")
+    code, output = build(copy)
+    assert code == 0, output
+    said = [line for line in output.splitlines() if "no bundled font" in line]
+    assert said == [f"{path}:2:8: title: warning: no bundled font has '𓀀' "
+                    "(U+13000); it prints as a box"], output
+    assert table(output)["cards"][0] == len(SLUGS)  # the cards were drawn all the same
+    check = CliRunner().invoke(main, ["--project", str(copy), "check"])
+    assert check.exit_code == 0 and "no bundled font has '𓀀'" in check.output
+    strict = CliRunner().invoke(main, ["--project", str(copy), "check", "--strict"])
+    assert strict.exit_code == 1
+    assert strict.output.rstrip().splitlines()[-1] == \
+        "Error: 1 problem in 1 file (--strict: warnings count)"

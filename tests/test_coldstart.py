@@ -221,12 +221,14 @@ def test_uncovered_agrees_with_the_font_chain_on_any_text(text):
     assert fontfacts.uncovered(text, _all_fonts()) == list(dict.fromkeys(chain.uncovered(text)))
 
 
-def test_the_dossier_warns_as_before_without_opening_a_font(renderer, bestiary, caplog,
-                                                             monkeypatch):
-    import dataclasses
+def test_the_check_at_load_warns_at_the_field_without_opening_a_font(scratch, monkeypatch):
+    from printshop.build import check
+    from conftest import seed_data
 
-    item = bestiary.loaded[SEED]
-    entry = item.entry.model_copy(update={"title": "Pharaoh 𓀀 of 𓀀 and 𝐀"})
+    data = seed_data()
+    data["title"] = "Pharaoh 𓀀 of 𓀀 and 𝐀"
+    scratch.write("pharaoh", data)
+    scratch.write("plain", seed_data())
     for path in _all_fonts():
         fontfacts.facts(path)  # in the cache (and this process) already
 
@@ -234,13 +236,10 @@ def test_the_dossier_warns_as_before_without_opening_a_font(renderer, bestiary, 
         raise AssertionError("a font was parsed")
 
     monkeypatch.setattr(fontfacts, "_parse", refuse)
-    renderer.check_coverage(dataclasses.replace(item, entry=entry))
-    warnings = [r.getMessage() for r in caplog.records if "no bundled font" in r.getMessage()]
-    assert warnings == [f"{item.display}: no bundled font has '𓀀' (U+13000), '𝐀' (U+1D400); "
-                        "they print as boxes"]
-    caplog.clear()  # the seed itself has nothing uncovered
-    renderer.check_coverage(item)
-    assert not caplog.records
+    monkeypatch.chdir(scratch.root)
+    problems = [str(p) for p in check(scratch.project).problems]
+    assert problems == ["entries/pharaoh.yaml:2:8: title: warning: no bundled font has '𓀀' "
+                        "(U+13000), '𝐀' (U+1D400); they print as boxes"]
 
 
 # ---- Compiled layouts ----

@@ -20,8 +20,8 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from printshop.load import (MODELINE, EntryLoader, _Lines, load_entry, parse_entry,
-                            validate_entry)
+from printshop.load import MODELINE, _Lines, load_entry, parse_entry, validate_entry
+from printshop.yamlcore import CoreLoader
 from conftest import seed_data
 
 #: What editors and pasted text bring that plain letters do not.
@@ -49,7 +49,7 @@ class _Dumper(yaml.SafeDumper):
 
 
 _Dumper.yaml_implicit_resolvers = copy.deepcopy(yaml.SafeDumper.yaml_implicit_resolvers)
-for first, pairs in EntryLoader.yaml_implicit_resolvers.items():
+for first, pairs in CoreLoader.yaml_implicit_resolvers.items():
     _Dumper.yaml_implicit_resolvers.setdefault(first, []).extend(pairs)
 
 
