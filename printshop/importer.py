@@ -537,28 +537,32 @@ def import_records(project, files, output: Path | None = None, force: bool = Fal
         link_related(record.data, known)
         outcome.problems += [Problem(shown, note.line, 1, "", note.said, Severity.WARNING)
                              for note in record.notes]
-        if record.errors:
-            outcome.failures.append(f"{shown}: not imported: " + "; ".join(
-                f"line {note.line}: {note.message}" for note in record.errors))
-            continue
-        text = to_yaml(record.data)
-        raw, marks, problems = parse_entry(text, shown)
-        if raw is not None:
-            _, problems = validate_entry(raw, marks, shown)
-        if problems:
-            outcome.failures.append(f"{shown}: not imported, the entry would be invalid: "
-                                    + "; ".join(f"{p.field}: {p.message}" for p in problems))
-            continue
-        try:
-            destination = target(folder, f"{record.slug}.yaml")
-            if destination.exists() and not force:
-                outcome.failures.append(f"{shown}: {display_path(destination)} exists; "
-                                        "--force replaces it")
-                continue
-            write_atomic(destination, text.encode("utf-8"))
-        except PrintshopError as error:
-            outcome.failures.append(f"{shown}: {error.message}")
-            continue
-        outcome.written.append(destination)
-        logger.info("%s -> %s", shown, display_path(destination))
+        written = _write_entry(record, shown, folder, force)
+        if isinstance(written, str):
+            outcome.failures.append(f"{shown}: {written}")
+        else:
+            outcome.written.append(written)
+            logger.info("%s -> %s", shown, display_path(written))
     return outcome
+
+
+def _write_entry(record: Imported, shown: str, folder: Path, force: bool) -> Path | str:
+    """Validate the record's entry and write it into ``folder``: its path, or why not."""
+    if record.errors:
+        return "not imported: " + "; ".join(f"line {note.line}: {note.message}"
+                                            for note in record.errors)
+    text = to_yaml(record.data)
+    raw, marks, problems = parse_entry(text, shown)
+    if raw is not None:
+        _, problems = validate_entry(raw, marks, shown)
+    if problems:
+        return "not imported, the entry would be invalid: " + "; ".join(
+            f"{p.field}: {p.message}" for p in problems)
+    try:
+        destination = target(folder, f"{record.slug}.yaml")
+        if destination.exists() and not force:
+            return f"{display_path(destination)} exists; --force replaces it"
+        write_atomic(destination, text.encode("utf-8"))
+    except PrintshopError as error:
+        return error.message
+    return destination
