@@ -12,11 +12,19 @@ number: nothing is dropped silently.
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import regex
+import yaml
+
+from .errors import PrintshopError
+from .load import MODELINE, display_path, load_bestiary, parse_entry, validate_entry
+from .model import CURRENCY_SYMBOLS, is_slug
+from .output import target, write_atomic
+from .report import Outcome, Problem, Severity
 
 #: Words written in camel case on purpose: never split an alias inside them.
 CAMEL_WORDS = ("DevOps", "DataOps", "MLOps", "FinOps", "SecOps", "DevSecOps", "GitOps",
@@ -32,10 +40,10 @@ CAPTIONS = ("The organizational hierarchy defining the pressure flow and extract
             "boards.")
 PARTS = {1: "org", 2: "habitat", 3: "salary", 4: "flight_risk", 5: "metrics", 6: "weaponry",
          7: "encounter", 8: "jd_autopsy", 9: "day_log", 10: "burn_ward", 11: "related"}
-CURRENCIES = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
+CURRENCIES = {symbol: code for code, symbol in CURRENCY_SYMBOLS.items()}  # "$" -> "USD"
 
 _PART = re.compile(r"^\[(\d{2})\]\s*(.+)$")
-_MONEY = r"([$€£¥₹])\s?(\d[\d,]*(?:\.\d+)?)\s*([kK])?"
+_MONEY = rf"([{re.escape(''.join(CURRENCIES))}])\s?(\d[\d,]*(?:\.\d+)?)\s*([kK])?"
 _FIGURE = re.compile(rf"^{_MONEY}(?:\s*[-–—]\s*{_MONEY})?\s*(?:/\s*(h|hr|hour|yr|year))?$")
 _RISK = re.compile(r"^FLIGHT RISK:\s*(\d{1,3})\s*%\s*(.*)$", re.I)
 _TAGGED = re.compile(r"^\[([^\]]+?):?\]\s*(.*)$")
@@ -59,6 +67,33 @@ class Note:
 
     def __str__(self) -> str:
         return f"{self.line}: {self.said}"
+
+
+Line = tuple[int, str]  # a line of the text and its number
+
+
+@dataclass
+class Part:
+    """One numbered part of a record: its number and its lines that are not blank."""
+
+    number: int
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return PARTS[self.number]
+
+    @property
+    def label(self) -> str:
+        return f"[{self.number:02d}]"
+
+    @property
+    def start(self) -> int:
+        """The line to point at for what the part lacks."""
+        return self.lines[0][0] if self.lines else 1
+
+    def dropped(self, number: int, line: str) -> Note:
+        return Note(number, f"dropped a line of part {self.label}", line)
 
 
 @dataclass
@@ -100,7 +135,7 @@ def split_aliases(text: str) -> list[str]:
     return out
 
 
-def _money(symbol: str, digits: str, thousands: str | None) -> float:
+def _money(digits: str, thousands: str | None) -> float:
     value = float(digits.replace(",", ""))
     return value * 1000 if thousands else value
 
@@ -110,11 +145,11 @@ def parse_figure(text: str, footnote: str | None) -> dict | None:
     match = _FIGURE.match(text.strip())
     if not match:
         return None
-    symbol, digits, k, symbol2, digits2, k2, per = match.groups()
+    symbol, digits, k, _, digits2, k2, per = match.groups()
     salary: dict = {"currency": CURRENCIES[symbol]}
-    low = _money(symbol, digits, k)
+    low = _money(digits, k)
     if digits2:
-        salary["range"] = {"low": _int(low), "high": _int(_money(symbol2, digits2, k2))}
+        salary["range"] = {"low": _int(low), "high": _int(_money(digits2, k2))}
         top = salary["range"]["high"]
     else:
         salary["amount"] = _int(low)
@@ -140,53 +175,51 @@ def _unquote(text: str) -> str | None:
 def parse_record(text: str, known_titles: dict[str, str] | None = None) -> Imported:
     """One record's text to entry data. ``known_titles``: lower-cased title -> slug of
     the entries already in the bestiary (related specimens are linked by slug)."""
-    known_titles = known_titles or {}
-    lines = [(n, line.rstrip()) for n, line in enumerate(text.replace("\r\n", "\n")
-                                                        .replace("\ufeff", "").split("\n"), 1)]
-    result = Imported(None, {})
-    errors = result.errors
-    header: list[tuple[int, str]] = []
-    parts: dict[int, list[tuple[int, str]]] = {}
+    lines = list(enumerate(text.replace("\r\n", "\n").replace("\ufeff", "").split("\n"), 1))
+    record = Imported(None, {})
+    header, parts = _split(lines, record)
+    _header(header, record)
+    for number, name in PARTS.items():
+        if number not in parts:
+            record.errors.append(Note(len(lines), f"part [{number:02d}] "
+                                                  f"({name.replace('_', ' ')}) is missing"))
+    for number in sorted(parts):
+        HANDLERS[number](parts[number], record)
+    link_related(record.data, known_titles or {})
+    order = ("title", "question", "aliases", "habitat", "salary", "flight_risk", "metrics",
+             "weaponry", "encounter", "jd_autopsy", "day_log", "burn_ward", "related")
+    record.data = {key: record.data[key] for key in order if key in record.data}
+    return record
+
+
+def _split(lines: list[Line], record: Imported) -> tuple[list[Line], dict[int, Part]]:
+    """The header's lines, and the parts by number (a part given twice is an error)."""
+    header: list[Line] = []
+    parts: dict[int, Part] = {}
     current = None
     for number, line in lines:
         match = _PART.match(line.strip())
-        if match and 1 <= int(match.group(1)) <= 11:
+        if match and int(match.group(1)) in PARTS:
             current = int(match.group(1))
             if current in parts:
-                errors.append(Note(number, f"part [{current:02d}] appears twice"))
-            parts[current] = []
+                record.errors.append(Note(number, f"part [{current:02d}] appears twice"))
+            parts[current] = Part(current)
         elif current is None:
             header.append((number, line))
         elif line.strip():
-            parts[current].append((number, line.strip()))
-    data: dict = {}
-    _header(header, data, result)
-    for number in range(1, 12):
-        if number not in parts:
-            errors.append(Note(len(lines), f"part [{number:02d}] "
-                                           f"({PARTS[number].replace('_', ' ')}) is missing"))
-    handlers = {1: _org, 2: _habitat, 3: _salary, 4: _risk, 5: _terms, 6: _terms,
-                7: _encounter, 8: _autopsy, 9: _day_log, 10: _burn_ward, 11: _related}
-    for number, body in sorted(parts.items()):
-        if number == 11:
-            _related(body, data, result, known_titles)
-        else:
-            handlers[number](body, data, result, PARTS[number])
-    order = ("title", "question", "aliases", "habitat", "salary", "flight_risk", "metrics",
-             "weaponry", "encounter", "jd_autopsy", "day_log", "burn_ward", "related")
-    result.data = {key: data[key] for key in order if key in data}
-    return result
+            parts[current].lines.append((number, line.strip()))
+    return header, parts
 
 
-def _header(header: list[tuple[int, str]], data: dict, result: Imported) -> None:
+def _header(header: list[Line], record: Imported) -> None:
     body = [(n, line.strip()) for n, line in header if line.strip()]
     question = title = None
     for index, (number, line) in enumerate(body):
         if line.upper().startswith("FILE RECORD:"):
-            record = line.split(":", 1)[1].strip()
-            result.slug = record.lower()
-            if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", result.slug):
-                result.errors.append(Note(number, "the FILE RECORD id is not a slug", record))
+            given = line.split(":", 1)[1].strip()
+            record.slug = given.lower()
+            if not is_slug(record.slug):
+                record.errors.append(Note(number, "the FILE RECORD id is not a slug", given))
         elif line.endswith("?") and line.isupper():
             question = (number, line)
         elif re.fullmatch(r"(?:[A-Z] )+[A-Z]", line) or line == "The Corporate Bestiary":
@@ -196,15 +229,15 @@ def _header(header: list[tuple[int, str]], data: dict, result: Imported) -> None
         elif title is None and question is not None:
             title = (number, line)
         else:
-            result.notes.append(Note(number, "dropped a header line", line))
-    if result.slug is None:
-        result.errors.append(Note(1, "no 'FILE RECORD: <ID>' line"))
+            record.notes.append(Note(number, "dropped a header line", line))
+    if record.slug is None:
+        record.errors.append(Note(1, "no 'FILE RECORD: <ID>' line"))
     if title is None:
-        result.errors.append(Note(1, "no title line (it follows the question)"))
+        record.errors.append(Note(1, "no title line (it follows the question)"))
         return
-    data["title"] = title[1]
+    record.data["title"] = title[1]
     if question is not None:
-        data["question"] = _question(question[1], title[1])
+        record.data["question"] = _question(question[1], title[1])
 
 
 def _question(question: str, title: str) -> str:
@@ -217,9 +250,10 @@ def _question(question: str, title: str) -> str:
     return before + title + question[at + len(title):].lower()
 
 
-def _org(body, data, result, _name) -> None:
+def _org(part: Part, record: Imported) -> None:
+    data = record.data
     aliases_next = False
-    for number, line in body:
+    for number, line in part.lines:
         bullet = _BULLET.match(line)
         if bullet and bullet.group(1) in CAPTIONS:
             continue
@@ -232,32 +266,29 @@ def _org(body, data, result, _name) -> None:
             data.setdefault("aliases", []).extend(split_aliases(line))
             aliases_next = False
             if any(len(a.split()) == 1 and len(a) <= 3 for a in data["aliases"]):
-                result.notes.append(Note(number, "an alias of three letters or fewer: check how "
+                record.notes.append(Note(number, "an alias of three letters or fewer: check how "
                                                  "the run-together aliases were split", line))
         else:
-            result.notes.append(Note(number, "dropped a line of part [01]", line))
+            record.notes.append(part.dropped(number, line))
     if not data.get("aliases"):
-        result.errors.append(Note(body[0][0] if body else 1, "no aliases in part [01]"))
+        record.errors.append(Note(part.start, f"no aliases in part {part.label}"))
 
 
-def _habitat(body, data, result, _name) -> None:
-    for number, line in body:
+def _habitat(part: Part, record: Imported) -> None:
+    for _, line in part.lines:
         bullet = _BULLET.match(line)
         text = bullet.group(1) if bullet else line
         match = re.match(r"^(.*?)\s*\((.*)\)\s*$", text)
-        if match:
-            data.setdefault("habitat", []).append({"place": match.group(1),
-                                                   "detail": match.group(2)})
-        else:
-            data.setdefault("habitat", []).append({"place": text})
+        place = {"place": match.group(1), "detail": match.group(2)} if match else {"place": text}
+        record.data.setdefault("habitat", []).append(place)
 
 
-def _salary(body, data, result, _name) -> None:
+def _salary(part: Part, record: Imported) -> None:
     salary: dict = {}
-    footnote = next((_BULLET.match(line).group(1) for _, line in body if _BULLET.match(line)),
-                    None)
+    footnote = next((_BULLET.match(line).group(1) for _, line in part.lines
+                     if _BULLET.match(line)), None)
     figure_seen = False
-    for index, (number, line) in enumerate(body):
+    for number, line in part.lines:
         bullet = _BULLET.match(line)
         figure = parse_figure(line, footnote)
         if figure and not figure_seen:
@@ -270,18 +301,18 @@ def _salary(body, data, result, _name) -> None:
         elif not figure_seen and "label" not in salary and line.isupper():
             salary["label"] = sentence_case(line)
         else:
-            result.notes.append(Note(number, "dropped a line of part [03]", line))
+            record.notes.append(part.dropped(number, line))
     if not figure_seen:
-        result.errors.append(Note(body[0][0] if body else 1,
-                                  "no salary figure like '$146,027' or '$16-$21' in part [03]"))
+        record.errors.append(Note(part.start, "no salary figure like '$146,027' or '$16-$21' "
+                                              f"in part {part.label}"))
         return
     order = ("label", "amount", "range", "currency", "period", "footnote", "quote")
-    data["salary"] = {key: salary[key] for key in order if key in salary}
+    record.data["salary"] = {key: salary[key] for key in order if key in salary}
 
 
-def _risk(body, data, result, _name) -> None:
+def _risk(part: Part, record: Imported) -> None:
     risk: dict = {}
-    for number, line in body:
+    for number, line in part.lines:
         match = _RISK.match(line)
         tagged = _TAGGED.match(line)
         if match:
@@ -293,12 +324,11 @@ def _risk(body, data, result, _name) -> None:
         elif "diagnosis" in risk:
             risk["diagnosis"] += " " + line
         else:
-            result.notes.append(Note(number, "dropped a line of part [04]", line))
+            record.notes.append(part.dropped(number, line))
     if "percent" not in risk:
-        result.errors.append(Note(body[0][0] if body else 1,
-                                  "no 'FLIGHT RISK: NN%' line in part [04]"))
+        record.errors.append(Note(part.start, f"no 'FLIGHT RISK: NN%' line in part {part.label}"))
         return
-    data["flight_risk"] = risk
+    record.data["flight_risk"] = risk
 
 
 def _is_name(line: str) -> bool:
@@ -306,51 +336,49 @@ def _is_name(line: str) -> bool:
     return len(line) <= 90 and not line.endswith((".", "!", "?", '"', "”", ")."))
 
 
-def _pairs(body, result, part: str) -> list[tuple[str, str]]:
-    """A name, then its description (a sentence). A name followed by another name, or a
-    sentence with no name before it, is reported, not paired by position."""
-    pairs, pending = [], None
-    for number, line in body:
+def _terms(part: Part, record: Imported) -> None:
+    """A name, then its description (a sentence), keyed by the part's name. A name
+    followed by another name, or a sentence with no name before it, is reported, not
+    paired by position."""
+    def unpaired(line: Line) -> Note:
+        return Note(line[0], f"dropped a name without a description in part {part.label}",
+                    line[1])
+
+    terms, pending = [], None
+    for number, line in part.lines:
         if pending is None:
             if _is_name(line):
                 pending = (number, line)
             else:
-                result.notes.append(Note(number, f"dropped a description without a name in "
-                                                 f"part {part}", line))
-        elif _is_name(line) and len(body) > 1:
-            result.notes.append(Note(pending[0], f"dropped a name without a description in "
-                                                 f"part {part}", pending[1]))
+                record.notes.append(Note(number, "dropped a description without a name in "
+                                                 f"part {part.label}", line))
+        elif _is_name(line) and len(part.lines) > 1:
+            record.notes.append(unpaired(pending))
             pending = (number, line)
         else:
-            pairs.append((pending[1], line))
+            terms.append({"name": pending[1], "description": line})
             pending = None
     if pending is not None:
-        result.notes.append(Note(pending[0], f"dropped a name without a description in "
-                                             f"part {part}", pending[1]))
-    return pairs
+        record.notes.append(unpaired(pending))
+    record.data[part.name] = terms
 
 
-def _terms(body, data, result, name) -> None:
-    label = "[05]" if name == "metrics" else "[06]"
-    data[name] = [{"name": a, "description": b} for a, b in _pairs(body, result, label)]
-
-
-def _encounter(body, data, result, _name) -> None:
-    for number, line in body:
+def _encounter(part: Part, record: Imported) -> None:
+    for number, line in part.lines:
         tagged = _TAGGED.match(line)
         if tagged and tagged.group(2):
-            data.setdefault("encounter", []).append(
+            record.data.setdefault("encounter", []).append(
                 {"situation": sentence_case(tagged.group(1)), "advice": tagged.group(2)})
-        elif data.get("encounter"):
-            data["encounter"][-1]["advice"] += " " + line
+        elif record.data.get("encounter"):
+            record.data["encounter"][-1]["advice"] += " " + line
         else:
-            result.notes.append(Note(number, "dropped a line of part [07]", line))
+            record.notes.append(part.dropped(number, line))
 
 
-def _autopsy(body, data, result, _name) -> None:
-    items = data.setdefault("jd_autopsy", [])
+def _autopsy(part: Part, record: Imported) -> None:
+    items: list[dict] = []
     state = None
-    for number, line in body:
+    for number, line in part.lines:
         upper = line.upper()
         if upper == "LINKEDIN ILLUSION":
             items.append({})
@@ -368,16 +396,17 @@ def _autopsy(body, data, result, _name) -> None:
         elif state == "translation" and items:
             items[-1]["translation"] = (items[-1].get("translation", "") + " " + line).strip()
         else:
-            result.notes.append(Note(number, "dropped a line of part [08]", line))
+            record.notes.append(part.dropped(number, line))
     order = ("illusion", "source", "translation")  # as an editor writes them
-    items[:] = [{key: item[key] for key in order if key in item} for item in items]
+    record.data["jd_autopsy"] = [{key: item[key] for key in order if key in item}
+                                 for item in items]
 
 
-def _headed(body, result, part: str, head) -> list[dict]:
+def _headed(part: Part, record: Imported, head) -> list[dict]:
     """Items that each start at a line ``head`` reads (into a dict, else None), then a
     title line, then a description that may run over several lines."""
     items: list[dict] = []
-    for number, line in body:
+    for number, line in part.lines:
         start = head(line)
         if start is not None:
             items.append(start)
@@ -388,11 +417,11 @@ def _headed(body, result, part: str, head) -> list[dict]:
         elif items:
             items[-1]["description"] += " " + line
         else:
-            result.notes.append(Note(number, f"dropped a line of part {part}", line))
+            record.notes.append(part.dropped(number, line))
     return items
 
 
-def _day_log(body, data, result, _name) -> None:
+def _day_log(part: Part, record: Imported) -> None:
     def head(line: str) -> dict | None:
         times = _TIMES.match(line)
         if not times:
@@ -400,12 +429,12 @@ def _day_log(body, data, result, _name) -> None:
         start, end = (f"{int(t.split(':')[0]):02d}:{t.split(':')[1]}" for t in times.groups())
         return {"start": start, "end": end}
 
-    data["day_log"] = _headed(body, result, "[09]", head)
+    record.data["day_log"] = _headed(part, record, head)
 
 
-def _burn_ward(body, data, result, _name) -> None:
-    items = data.setdefault("burn_ward", [])
-    for number, line in body:
+def _burn_ward(part: Part, record: Imported) -> None:
+    items = record.data.setdefault("burn_ward", [])
+    for number, line in part.lines:
         bullet = _BULLET.match(line)
         quoted = _unquote(line)
         if bullet and bullet.group(1) in CAPTIONS:
@@ -415,21 +444,27 @@ def _burn_ward(body, data, result, _name) -> None:
         elif items and "source" not in items[-1]:
             items[-1]["source"] = line
         else:
-            result.notes.append(Note(number, "dropped a line of part [10]", line))
+            record.notes.append(part.dropped(number, line))
 
 
-def _related(body, data, result, known_titles: dict[str, str]) -> None:
+def _related(part: Part, record: Imported) -> None:
+    """Related specimens by title (`link_related` turns known ones into slugs)."""
     def head(line: str) -> dict | None:
         match = _MATCH.match(line)
         return {"match": int(match.group(1))} if match else None
 
-    body = [(number, line) for number, line in body
-            if not line.upper().startswith("[VIEW FULL TAXONOMY]")
-            and not line.upper().replace(" ", "").startswith("PRODUCEDBY")]  # page furniture
-    data["related"] = [{"title": item.get("title", ""), "match": item["match"],
-                        "description": item.get("description", "")}
-                       for item in _headed(body, result, "[11]", head)]
-    link_related(data, known_titles)
+    specimens = replace(part, lines=[
+        (number, line) for number, line in part.lines
+        if not line.upper().startswith("[VIEW FULL TAXONOMY]")
+        and not line.upper().replace(" ", "").startswith("PRODUCEDBY")])  # page furniture
+    record.data["related"] = [{"title": item.get("title", ""), "match": item["match"],
+                               "description": item.get("description", "")}
+                              for item in _headed(specimens, record, head)]
+
+
+#: Part number -> the handler that maps its lines into the record.
+HANDLERS = {1: _org, 2: _habitat, 3: _salary, 4: _risk, 5: _terms, 6: _terms, 7: _encounter,
+            8: _autopsy, 9: _day_log, 10: _burn_ward, 11: _related}
 
 
 def link_related(data: dict, known_titles: dict[str, str]) -> None:
@@ -443,24 +478,26 @@ def link_related(data: dict, known_titles: dict[str, str]) -> None:
 
 # ---- Writing the entry -----------------------------------------------------------
 
+class _Dumper(yaml.SafeDumper):
+    """Lists indented under their key; text over 64 characters folded."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
+
+
+def _represent_text(dumper: _Dumper, value: str) -> yaml.ScalarNode:
+    style = ">" if len(value) > 64 and "\n" not in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
+
+
 def to_yaml(data: dict) -> str:
-    """An entry as an editor would write it: the schema modeline, block style, long
-    text folded at 78 columns."""
-    import yaml
-
-    from .load import MODELINE
-
-    class Dumper(yaml.SafeDumper):
-        def increase_indent(self, flow=False, indentless=False):
-            return super().increase_indent(flow, False)
-
-    def text(dumper, value: str):
-        style = ">" if len(value) > 64 and "\n" not in value else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-    Dumper.add_representer(str, text)
+    """An entry as an editor would write it: the schema modeline, then block style with
+    long text folded at the first space after column 72."""
     def dump(part: dict) -> str:
-        return yaml.dump(part, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=72,
+        return yaml.dump(part, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=72,
                          indent=2)
 
     heading = {key: data[key] for key in ("title", "question") if key in data}
@@ -485,13 +522,6 @@ def import_records(project, files, output: Path | None = None, force: bool = Fal
     Returns an `Outcome`: files written, one failure line per file not imported, and
     the notes (what was dropped or guessed) as warnings at their line of the text.
     """
-    import logging
-
-    from .report import Outcome, Problem, Severity
-    from .errors import PrintshopError
-    from .load import display_path, load_bestiary, parse_entry, validate_entry
-    from .output import target, write_atomic
-
     logger = logging.getLogger("printshop")
     folder = output or project.entries_dir
     outcome = Outcome()
@@ -507,28 +537,32 @@ def import_records(project, files, output: Path | None = None, force: bool = Fal
         link_related(record.data, known)
         outcome.problems += [Problem(shown, note.line, 1, "", note.said, Severity.WARNING)
                              for note in record.notes]
-        if record.errors:
-            outcome.failures.append(f"{shown}: not imported: " + "; ".join(
-                f"line {note.line}: {note.message}" for note in record.errors))
-            continue
-        text = to_yaml(record.data)
-        raw, marks, problems = parse_entry(text, shown)
-        if raw is not None:
-            _, problems = validate_entry(raw, marks, shown)
-        if problems:
-            outcome.failures.append(f"{shown}: not imported, the entry would be invalid: "
-                                    + "; ".join(f"{p.field}: {p.message}" for p in problems))
-            continue
-        try:
-            destination = target(folder, f"{record.slug}.yaml")
-            if destination.exists() and not force:
-                outcome.failures.append(f"{shown}: {display_path(destination)} exists; "
-                                        "--force replaces it")
-                continue
-            write_atomic(destination, text.encode("utf-8"))
-        except PrintshopError as error:
-            outcome.failures.append(f"{shown}: {error.message}")
-            continue
-        outcome.written.append(destination)
-        logger.info("%s -> %s", shown, display_path(destination))
+        written = _write_entry(record, shown, folder, force)
+        if isinstance(written, str):
+            outcome.failures.append(f"{shown}: {written}")
+        else:
+            outcome.written.append(written)
+            logger.info("%s -> %s", shown, display_path(written))
     return outcome
+
+
+def _write_entry(record: Imported, shown: str, folder: Path, force: bool) -> Path | str:
+    """Validate the record's entry and write it into ``folder``: its path, or why not."""
+    if record.errors:
+        return "not imported: " + "; ".join(f"line {note.line}: {note.message}"
+                                            for note in record.errors)
+    text = to_yaml(record.data)
+    raw, marks, problems = parse_entry(text, shown)
+    if raw is not None:
+        _, problems = validate_entry(raw, marks, shown)
+    if problems:
+        return "not imported, the entry would be invalid: " + "; ".join(
+            f"{p.field}: {p.message}" for p in problems)
+    try:
+        destination = target(folder, f"{record.slug}.yaml")
+        if destination.exists() and not force:
+            return f"{display_path(destination)} exists; --force replaces it"
+        write_atomic(destination, text.encode("utf-8"))
+    except PrintshopError as error:
+        return error.message
+    return destination

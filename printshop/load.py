@@ -458,7 +458,9 @@ def load_entry(path: Path, slug: str | None = None) -> Loaded:
 
 
 def _suggest_slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "my-role"
+    from .model import slug_from
+
+    return slug_from(name, fallback="my-role")
 
 
 @dataclass

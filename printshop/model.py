@@ -8,6 +8,7 @@ adds where in the file it happened.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -24,6 +25,8 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_MAX = 80
 _SLUG = re.compile(SLUG_PATTERN)
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+#: ISO 4217 code -> the symbol printed before an amount (other codes print as 'CHF 1,200').
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 
 
 def _not_blank(value: str) -> str:
@@ -68,8 +71,23 @@ def _time(value: str) -> str:
 Time = Annotated[str, AfterValidator(_time), Field(pattern=_TIME.pattern)]
 
 
+def is_slug(value: str) -> bool:
+    """Lowercase ASCII letters and digits, words joined by single hyphens, at most SLUG_MAX."""
+    return bool(_SLUG.fullmatch(value)) and len(value) <= SLUG_MAX
+
+
+def slug_from(text: str, fallback: str = "role") -> str:
+    """A slug for a title or a name: accents dropped ('é' -> 'e'), every other run of
+    characters one hyphen, whole words kept up to SLUG_MAX; ``fallback`` if none is left."""
+    plain = unicodedata.normalize("NFKD", text.casefold()).encode("ascii", "ignore").decode()
+    slug = "-".join(re.findall(r"[a-z0-9]+", plain))
+    while len(slug) > SLUG_MAX:
+        slug = slug.rpartition("-")[0] or slug[:SLUG_MAX]
+    return slug or fallback
+
+
 def _slug(value: str) -> str:
-    if not _SLUG.match(value) or len(value) > SLUG_MAX:
+    if not is_slug(value):
         raise PydanticCustomError(
             "slug",
             "must be a slug of lowercase letters, digits and single hyphens "
@@ -233,10 +251,6 @@ class Entry(Record):
     related: list[Related] = Field(default_factory=list)
 
 
-def is_slug(value: str) -> bool:
-    return bool(_SLUG.match(value)) and len(value) <= SLUG_MAX
-
-
 def flat(text: str) -> str:
     """Text for a one-line place (document metadata, share tags, alt text, a card's
     lines): each run of whitespace, line breaks and tabs included, as one space, none
@@ -255,9 +269,8 @@ def headline(entry: Entry) -> str:
 
 def format_money(value: float, currency: str) -> str:
     """'$146,027', '€16.50', 'CHF 1,200'."""
-    symbols = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
     number = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-    symbol = symbols.get(currency)
+    symbol = CURRENCY_SYMBOLS.get(currency)
     return f"{symbol}{number}" if symbol else f"{currency} {number}"
 
 

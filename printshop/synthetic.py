@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from .load import MODELINE
+from .model import slug_from
 
 RANKS = ["Junior", "Senior", "Lead", "Principal", "Staff", "Associate", "Chief", "Global Head of",
          "Interim", "Distinguished", "Assistant to the", "Regional"]
@@ -58,7 +59,7 @@ def _roman(number: int) -> str:
 
 
 def slug_of(title: str) -> str:
-    return "-".join("".join(ch if ch.isalnum() else " " for ch in title.lower()).split())
+    return slug_from(title)
 
 
 def synthetic_entries(count: int, seed: int = 0) -> dict[str, dict]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import re
 
 import pytest
 import yaml
@@ -11,9 +10,10 @@ from click.testing import CliRunner
 
 from conftest import DATA, ROOT, SEED, seed_data
 from printshop.cli import main
-from printshop.importer import CAPTIONS, parse_record, split_aliases
+from printshop.importer import (CAPTIONS, CURRENCIES, HANDLERS, PARTS, Imported, parse_figure,
+                                parse_record, split_aliases)
 from printshop.load import load_bestiary, load_entry
-from printshop.model import salary_figure, Salary
+from printshop.model import CURRENCY_SYMBOLS, format_money, salary_figure, Salary, slug_from
 
 SEED_TEXT = DATA / "seed-record.txt"
 
@@ -150,7 +150,7 @@ CASES = {
 @pytest.mark.parametrize("name", CASES)
 def test_records_in_the_seed_shape_round_trip(name, tmp_path):
     data = CASES[name]
-    slug = re.sub(r"[^a-z0-9]+", "-", name)
+    slug = slug_from(name)
     (tmp_path / "record.txt").write_text(record_text(data, slug), encoding="utf-8")
     out = tmp_path / "entries"
     out.mkdir()
@@ -208,6 +208,8 @@ def test_never_overwrites_without_force(tmp_path):
     (lambda t: t.replace("[10:00 - 11:00]", "[11:00 - 10:00]"),
      "day_log[0]: end (10:00) must be after start (11:00)"),
     (lambda t: "", "no 'FILE RECORD: <ID>' line"),
+    (lambda t: t.replace("FILE RECORD: JUNIOR-AI-ML-MODEL-TRAINING-ASSISTANT",
+                         "FILE RECORD: " + "A" * 81), "the FILE RECORD id is not a slug"),
 ])
 def test_a_record_that_cannot_be_imported_says_why(tmp_path, damage, message):
     (tmp_path / "record.txt").write_text(damage(SEED_TEXT.read_text(encoding="utf-8")),
@@ -227,3 +229,29 @@ def test_aliases_run_together_are_split_at_case_changes():
     assert split_aliases("Référent AgilitéÉvangéliste du Cloud") == [
         "Référent Agilité", "Évangéliste du Cloud"]
     assert split_aliases("Scrum Master / Agile Coach") == ["Scrum Master", "Agile Coach"]
+
+
+@pytest.mark.parametrize("number", PARTS)
+def test_each_part_is_read_by_its_handler_in_the_table(number, monkeypatch):
+    parts = []
+    handler = HANDLERS[number]
+    monkeypatch.setitem(HANDLERS, number, lambda part, record: (parts.append(part),
+                                                                handler(part, record)))
+    whole = parse_record(SEED_TEXT.read_text(encoding="utf-8"))
+    assert [part.number for part in parts] == [number]
+    assert parts[0].name == PARTS[number] and parts[0].lines
+    alone = Imported(None, {})  # the handler alone fills its field as in the whole record
+    handler(parts[0], alone)
+    key = "aliases" if number == 1 else PARTS[number]
+    assert alone.data == {key: whole.data[key]}
+    assert not alone.notes and not alone.errors
+
+
+def test_currency_symbols_are_read_as_they_print():
+    assert len(CURRENCIES) == len(CURRENCY_SYMBOLS)  # no symbol stands for two currencies
+    for code, symbol in CURRENCY_SYMBOLS.items():
+        assert CURRENCIES[symbol] == code
+        printed = format_money(146027, code)
+        assert printed == f"{symbol}146,027"
+        assert parse_figure(printed, None) == {"currency": code, "amount": 146027,
+                                               "period": "year"}
