@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .model import Entry, is_slug
+from .model import Entry, is_slug, slug_from
 from .report import Problem, Severity, failing
 from .yamlcore import SCALAR_TAGS, CoreLoader
 
@@ -458,8 +458,6 @@ def load_entry(path: Path, slug: str | None = None) -> Loaded:
 
 
 def _suggest_slug(name: str) -> str:
-    from .model import slug_from
-
     return slug_from(name, fallback="my-role")
 
 
