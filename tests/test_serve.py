@@ -235,25 +235,22 @@ def test_the_book_preview_is_its_own_type(served):
     assert f"{studio.book.pages} pages, 2 specimens, printed in" in get(base, "/")[1].decode()
 
 
-class FastRenderer:
+def fast_renderer(project):
     """A `Renderer` whose renders take no time, to hammer its state from many threads."""
+    from printshop.serve import BookPreview, EntryPreview, Renderer
 
-    @staticmethod
-    def make(project):
-        from printshop.serve import BookPreview, EntryPreview, Renderer
+    class Fast(Renderer):
+        def render_entry(self, item, bestiary, project):
+            time.sleep(0)  # let the other threads in mid-render
+            mark = f"{item.slug}:{bestiary.title_of(item.slug)}".encode()
+            return EntryPreview(item.slug, state="ready", title=bestiary.title_of(item.slug),
+                                pdf=mark, pages=(mark,))
 
-        class Fast(Renderer):
-            def render_entry(self, item, bestiary, project):
-                time.sleep(0)  # let the other threads in mid-render
-                mark = f"{item.slug}:{bestiary.title_of(item.slug)}".encode()
-                return EntryPreview(item.slug, state="ready", title=bestiary.title_of(item.slug),
-                                    pdf=mark, pages=(mark,))
+        def print_book(self, bestiary, project):
+            return BookPreview(state="ready", pdf=b"%PDF-", pages=len(bestiary.loaded),
+                               specimens=len(bestiary.loaded))
 
-            def print_book(self, bestiary, project):
-                return BookPreview(state="ready", pdf=b"%PDF-", pages=len(bestiary.loaded),
-                                   specimens=len(bestiary.loaded))
-
-        return Fast(project, announce=lambda what: None)
+    return Fast(project, announce=lambda what: None)
 
 
 def test_readers_never_see_half_an_update(tmp_path):
@@ -272,7 +269,7 @@ def test_readers_never_see_half_an_update(tmp_path):
             scratch.write(slug, data)
         sets[name] = (scratch.project, load_bestiary(scratch.entries))
     wholes = [set(bestiary.loaded) for _, bestiary in sets.values()]
-    renderer = FastRenderer.make(sets["a"][0])
+    renderer = fast_renderer(sets["a"][0])
     renderer.update(*sets["a"], everything=False)
     seen, broken, done = [0], [], threading.Event()
 

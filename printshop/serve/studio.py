@@ -12,7 +12,7 @@ from .watch import Watcher
 
 
 class Studio:
-    """Watcher -> renderer -> broadcaster, each on its own thread but the broadcaster's."""
+    """Watcher -> renderer -> broadcaster: the first two on threads of their own."""
 
     def __init__(self, project: Project) -> None:
         self.stopping = threading.Event()
