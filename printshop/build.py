@@ -49,11 +49,11 @@ def make_cards(renderer, item: Loaded, names: Sequence[str], fmt: str, scale: in
                folder: Path) -> list[Path]:
     """Draw one entry's cards, its alt text and meta snippet, and write them."""
     from .cards import alt_text, encode
-    from .share import meta_snippet
+    from .share import meta_snippet, pick_meta_preset
 
     config = renderer.config
     alt = alt_text(item, config)
-    meta = None
+    meta, meta_preset = None, pick_meta_preset(names)
     written = []
     for name in names:
         card = renderer.render(item, name, scale)
@@ -63,7 +63,7 @@ def make_cards(renderer, item: Loaded, names: Sequence[str], fmt: str, scale: in
             LOGGER.warning("%s: %s", filename, encoded.note)
         write_atomic(target(folder, filename), encoded.data)
         written.append(folder / filename)
-        if meta is None or name == "og":
+        if name == meta_preset:
             meta = meta_snippet(item, config, filename, card.image.size, alt)
     write_atomic(target(folder, f"{item.slug}.alt.txt"), (alt + "\n").encode())
     written.append(folder / f"{item.slug}.alt.txt")

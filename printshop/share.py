@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import logging
 from pathlib import PurePosixPath
+from typing import Collection
 from urllib.parse import quote, urljoin
 
 from .config import Config
@@ -24,6 +25,11 @@ IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 RELATIVE_WARNING = (
     "printshop.toml has no [site] url: og:image and og:url in the meta snippets are "
     "relative; social sites ignore relative URLs. Set [site] url = \"https://...\"")
+
+
+def pick_meta_preset(names: Collection[str]) -> str | None:
+    """The card preset the meta snippet shows: ``og`` when drawn, else the first."""
+    return "og" if "og" in names else next(iter(names), None)
 
 
 def meta_snippet(item: Loaded, config: Config, image_name: str, size: tuple[int, int],

@@ -194,6 +194,133 @@ def test_serve_binds_locally_and_warns_otherwise(monkeypatch, tmp_path):
     assert "warning: listening on 0.0.0.0" in result.output
 
 
+# ---- The renderer's state --------------------------------------------------------
+
+def test_the_first_index_shows_titles_before_anything_renders(tmp_path):
+    """Titles come from the loaded entries; the render thread has not even started."""
+    from printshop.serve import PreviewServer, Studio, preview_templates
+
+    scratch = Scratch(tmp_path / "project")
+    data = seed_data()
+    data["title"] = "Preview Role"
+    scratch.write(SLUG, data)
+    scratch.write("other-role", seed_data())
+    studio = Studio(scratch.project)
+    studio.watcher.reload(everything=False)  # what start() does, without the threads
+    server = PreviewServer(("127.0.0.1", 0), studio, preview_templates(studio.project))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                     daemon=True).start()
+    try:
+        status, body, _ = get(f"http://127.0.0.1:{server.server_port}", "/")
+    finally:
+        server.shutdown()
+        server.server_close()
+    text = body.decode()
+    assert status == 200 and studio.previews[SLUG].state == "queued"
+    assert f'<a href="/entry/{SLUG}">Preview Role</a>' in text
+    assert "Junior AI/ML Model Training Assistant" in text and "queued…" in text
+
+
+def test_the_book_preview_is_its_own_type(served):
+    from pdfview import page_texts
+
+    from printshop.serve import BookPreview, EntryPreview
+
+    _, base, studio, _ = served
+    assert isinstance(studio.book, BookPreview) and not isinstance(studio.book, EntryPreview)
+    assert all(isinstance(p, EntryPreview) for p in studio.previews.values())
+    status, pdf, _ = get(base, "/book.pdf")
+    assert status == 200 and studio.book.state == "ready"
+    assert studio.book.pages == len(page_texts(pdf)) and studio.book.specimens == 2
+    assert f"{studio.book.pages} pages, 2 specimens, printed in" in get(base, "/")[1].decode()
+
+
+def fast_renderer(project):
+    """A `Renderer` whose renders take no time, to hammer its state from many threads."""
+    from printshop.serve import BookPreview, EntryPreview, Renderer
+
+    class Fast(Renderer):
+        def render_entry(self, item, bestiary, project):
+            time.sleep(0)  # let the other threads in mid-render
+            mark = f"{item.slug}:{bestiary.title_of(item.slug)}".encode()
+            return EntryPreview(item.slug, state="ready", title=bestiary.title_of(item.slug),
+                                pdf=mark, pages=(mark,))
+
+        def print_book(self, bestiary, project):
+            return BookPreview(state="ready", pdf=b"%PDF-", pages=len(bestiary.loaded),
+                               specimens=len(bestiary.loaded))
+
+    return Fast(project, announce=lambda what: None)
+
+
+def test_readers_never_see_half_an_update(tmp_path):
+    """Reloads swap two sets of entries while the render thread renders and pages read:
+    every index a page reads is one whole set, every preview one whole render."""
+    import sys
+
+    from printshop.load import load_bestiary
+
+    sets = {}
+    for name, slugs in (("a", ("alpha", "beta", "gamma")), ("b", ("delta", "epsilon"))):
+        scratch = Scratch(tmp_path / name)
+        for slug in slugs:
+            data = seed_data()
+            data["title"] = f"Role {slug}"
+            scratch.write(slug, data)
+        sets[name] = (scratch.project, load_bestiary(scratch.entries))
+    wholes = [set(bestiary.loaded) for _, bestiary in sets.values()]
+    renderer = fast_renderer(sets["a"][0])
+    renderer.update(*sets["a"], everything=False)
+    seen, broken, done = [0], [], threading.Event()
+
+    def reload():  # until the pages have read often enough (or something broke)
+        n, deadline = 0, time.monotonic() + 30
+        while (n < 1000 or seen[0] < 400) and not done.is_set() and time.monotonic() < deadline:
+            renderer.update(*sets["ab"[n % 2]], everything=n % 3 == 0)
+            n += 1
+        done.set()
+
+    def read():
+        while not done.is_set():
+            try:
+                index = renderer.index()
+                slugs = [row.slug for row in index.rows]
+                assert set(slugs) in wholes and len(slugs) == len(set(slugs)), slugs
+                for row in index.rows:
+                    assert row.state in ("queued", "rendering", "ready"), row.state
+                    if row.state == "ready":
+                        assert row.version >= 1 and row.pages == (row.pdf,), row
+                        assert row.pdf == f"{row.slug}:Role {row.slug}".encode(), row
+                seen[0] += 1
+            except Exception as error:  # the assertion, or a KeyError from a torn update
+                broken.append(error)
+                done.set()
+
+    def read_the_book():  # waits for the entries queued before it, then for its print
+        while not done.is_set():
+            book = renderer.ask_for_book(timeout=1)
+            if book.state == "ready" and not (book.pdf and book.pages in (2, 3)):
+                broken.append(AssertionError(book))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often: a missing lock shows at once
+    threads = [threading.Thread(target=renderer.run, daemon=True),
+               threading.Thread(target=reload), threading.Thread(target=read_the_book)] + [
+        threading.Thread(target=read) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads[1:]:
+            thread.join(60)
+        rendering = threads[0].is_alive()
+    finally:
+        sys.setswitchinterval(interval)
+        renderer.stop()
+    assert not broken, broken[:3]
+    assert rendering, "the render thread died (on an entry gone from its bestiary?)"
+    assert seen[0] >= 400, f"only {seen[0]} reads"
+
+
 # ---- In a real browser -----------------------------------------------------------
 
 @pytest.fixture

@@ -234,3 +234,11 @@ def test_build_in_two_processes_warns_once(scratch):
                                        "cards", "--jobs", "2", "--quiet"])
     assert result.exit_code == 0, result.output
     assert result.output.count("no [site] url") == 1
+
+
+def test_the_meta_snippet_shows_the_og_card_else_the_first():
+    from printshop.share import pick_meta_preset
+
+    assert pick_meta_preset(["square", "og", "story"]) == "og"
+    assert pick_meta_preset(["square", "story"]) == "square"
+    assert pick_meta_preset([]) is None
