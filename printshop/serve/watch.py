@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import Project, load_project
-from ..load import Bestiary, load_bestiary
+from ..build import check
+from ..load import Bestiary
 
 LOGGER = logging.getLogger("printshop")
 POLL_SECONDS = 0.25
@@ -57,7 +58,7 @@ class Watcher:
         """Load the entries again (and the config, if ``everything``) and pass them on."""
         if everything:
             self.project = load_project(self.project.root)
-        self.reloaded(self.project, load_bestiary(self.project.entries_dir), everything)
+        self.reloaded(self.project, check(self.project), everything)
 
     def run(self, stopping: threading.Event) -> None:
         """Poll until ``stopping`` is set; a failed reload is logged and watching goes on."""
