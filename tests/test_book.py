@@ -316,6 +316,13 @@ def assert_reading_order(data, laid_out):
                 assert words[-1] == folio, (reader, index, words[-6:])
 
 
+def link_words(data: bytes) -> list[tuple[int, str]]:
+    """Every link's words for readers that speak them (its /Contents), by page."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return [(index, str(annot.get("/Contents", ""))) for index, page in enumerate(pdf.pages)
+                for annot in page.obj.get("/Annots", []) if annot.get("/Subtype") == "/Link"]
+
+
 def words_per_page(data):
     return [sorted(squash(text).split()) for text in page_texts(data)]
 
@@ -337,6 +344,7 @@ def test_parallel_book_matches_the_single_pass_page_for_page(which, request, tmp
     assert page_labels(parallel) == page_labels(single)
     assert {(l["page"], l["target"]) for l in links(parallel)} == \
         {(l["page"], l["target"]) for l in links(single)}
+    assert link_words(parallel) == link_words(single), "what each link says, page included"
     assert metadata(parallel)["Title"] == metadata(single)["Title"]
     assert tag_sequence(parallel) == tag_sequence(single), "the same structure, the same text"
     for data in (single, parallel):

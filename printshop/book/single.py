@@ -33,9 +33,7 @@ def lay_out(book: Book, bestiary: Bestiary, records: list[Loaded]) -> LaidOutBoo
     anchor_pages = anchor_folios((page.anchors for page in main.pages), 1 - front)
     start = placeholder - front + 1
     index = book.index(records, anchor_pages, start)
-    for k, page in enumerate(index.pages):
-        for anchor in page.anchors:
-            anchor_pages[anchor] = start + k
+    anchor_folios((page.anchors for page in index.pages), start, anchor_pages)
     document = main.copy([*main.pages[:placeholder], *index.pages])
 
     def write() -> bytes:
