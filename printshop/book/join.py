@@ -37,7 +37,6 @@ class Piece:
     glyphs: dict[str, list] = field(default_factory=dict)  # see pdffonts.used_glyphs
 
 
-
 def _adopt(pdf, stand_ins: StandIns, piece: Piece | RecordPart, source, first: int,
            destinations: dict, bookmarks: list, glyphs: dict) -> None:
     """A source copied into ``pdf`` at page ``first``: its named destinations,
