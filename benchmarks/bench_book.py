@@ -20,7 +20,7 @@ line). With ``--rounds`` the single and parallel cases alternate, and the
 medians are compared. ``cpu s``: the CPU seconds of the case's process and its
 workers (imports included), steadier than wall time on a shared machine: on 2
 cores the parallel path cannot beat half its CPU work. ``ratio`` is parallel / single; ``default`` is the path
-`printshop book` takes by itself (`printshop.bookpath`) and its ratio to the
+`printshop book` takes by itself (`printshop.book.path`) and its ratio to the
 single pass. The machines here are shared and noisy: compare ratios measured
 in one run, not absolute times.
 """
@@ -113,7 +113,7 @@ def main() -> None:
                         help="leave out the plain WeasyPrint baseline")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from printshop.bookpath import choose, cores
+    from printshop.book.path import choose, cores
 
     print(f"# {cores()} cores; parallel jobs: {args.jobs or 'one per core'}; "
           f"rounds: {args.rounds}")

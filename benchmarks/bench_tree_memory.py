@@ -27,11 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_once(project: Path, merge: bool) -> None:
     """One build of the book here (called in a child process); prints a line."""
     sys.path.insert(0, str(ROOT))
-    from printshop import build, parallel
+    from printshop import build
+    from printshop.book import join
     from printshop.config import load_project
 
     if not merge:
-        parallel.StructureJoin = lambda pdf: None  # the join then copies no tree
+        join.StructureJoin = lambda pdf: None  # the join then copies no tree
     start = time.perf_counter()
     out = project / ("out-merged" if merge else "out-unmerged")
     assert build.book(load_project(project), out, jobs=2).ok

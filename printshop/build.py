@@ -98,7 +98,7 @@ def _part_task(slug: str, key: str) -> "Task":
 
 def make_part(printer, bestiary: Bestiary, task: Task, out: Path) -> list[Path]:
     """Lay out one record of the parallel book into the parts cache."""
-    from .parallel import render_part
+    from .book import render_part
 
     in_book = {item.slug for item in bestiary.valid}
     part = render_part(printer, bestiary.loaded[task.slug], bestiary, in_book)
@@ -114,7 +114,7 @@ def make_stitched_book(printer, bestiary: Bestiary, out: Path, path: Path,
                        keys: dict[str, str]) -> list[Path]:
     """Join the cached parts into the book (the parts were laid out by other tasks,
     under the keys the plan gave them: ``keys``, slug -> key)."""
-    from .parallel import Part, stitch
+    from .book import RecordPart, stitch
 
     parts = {}
     for item in bestiary.valid:
@@ -122,10 +122,10 @@ def make_stitched_book(printer, bestiary: Bestiary, out: Path, path: Path,
         if not pdf.is_file() or not about.is_file():
             raise RenderError(f"the laid-out part of {item.display} is missing from "
                               f"{out / PARTS_DIR}; build again")
-        parts[item.slug] = Part(item.slug, pdf, **json.loads(about.read_text()))
+        parts[item.slug] = RecordPart(item.slug, pdf, **json.loads(about.read_text()))
     _say_left_out(bestiary)
-    laid_out, data = stitch(printer, bestiary, parts)
-    write_atomic(target(path.parent, path.name), data)
+    laid_out = stitch(printer, bestiary, parts)
+    write_atomic(target(path.parent, path.name), laid_out.pdf())
     keep = {f"{key}.{ext}" for key in keys.values() for ext in ("pdf", "json")}
     for stale in (out / PARTS_DIR).glob("*"):  # parts no book needs any more (ours alone)
         if stale.name not in keep and not stale.name.startswith("."):
@@ -213,11 +213,10 @@ def book(project: Project, output: Path | None = None, options=None, jobs: int |
 
     In one WeasyPrint pass, or with records laid out in parallel and joined: as
     ``path`` says ("single" or "parallel"; ``single_pass`` True or False says the
-    same), else as the cost model of `printshop.bookpath` predicts faster (and
+    same), else as the cost model of `printshop.book.path` predicts faster (and
     logs why).
     """
-    from .book import Book, BookOptions, book_path
-    from .bookpath import choose
+    from .book import Book, BookOptions, book_path, choose
 
     bestiary = check(project)
     outcome = Outcome(problems=list(bestiary.problems))
@@ -236,7 +235,7 @@ def book(project: Project, output: Path | None = None, options=None, jobs: int |
         except PrintshopError as error:
             outcome.failures.append(f"book: {error.message}")
         return outcome
-    from .parallel import print_book
+    from .book import print_book
 
     out = output or project.output_dir
     common = fingerprint(project)
@@ -247,11 +246,11 @@ def book(project: Project, output: Path | None = None, options=None, jobs: int |
         # Made warm here, before the workers are forked from this process.
         printer = Book(project, options)
         _say_left_out(bestiary)
-        failures, laid_out, data = print_book(printer, bestiary, out, keys, chosen.workers,
-                                              lambda message: LOGGER.warning("%s", message))
+        failures, laid_out = print_book(printer, bestiary, out, keys, chosen.workers,
+                                        lambda message: LOGGER.warning("%s", message))
         outcome.failures.extend(failures)
         if laid_out is not None:
-            write_atomic(target(target_path.parent, target_path.name), data)
+            write_atomic(target(target_path.parent, target_path.name), laid_out.pdf())
             LOGGER.info("wrote %s (%d pages, %d specimens)", target_path, laid_out.page_count,
                         len(laid_out.records))
             outcome.written.append(target_path)
@@ -342,7 +341,7 @@ def _tree_digest(folder: Path) -> str:
 def fingerprint(project: Project) -> str:
     """Everything every output depends on: printshop itself, config, layouts, fonts."""
     code = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    for path in sorted(Path(__file__).parent.rglob("*.py")):  # printshop.book's too
         code.update(path.read_bytes())
     return _digest(__version__, code.hexdigest(), project.config.model_dump_json(),
                    _tree_digest(project.layouts_dir), _tree_digest(project.fonts_dir))
@@ -354,11 +353,10 @@ def plan(project: Project, bestiary: Bestiary, stages: Sequence[str], force: boo
     """The tasks to run, and how many outputs of each stage are already up to date.
 
     The book is one task (the single pass) or a task per record's part and one
-    joining them, as `printshop.bookpath` predicts faster (parts already laid out
+    joining them, as `printshop.book.path` predicts faster (parts already laid out
     cost nothing); the choice is logged.
     """
-    from .book import BookOptions
-    from .bookpath import choose
+    from .book import BookOptions, choose
 
     book_options = book_options or BookOptions(paper=project.config.print.paper)
     variant = book_options.variant(project.config)

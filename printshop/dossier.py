@@ -31,8 +31,10 @@ class Specimen:
     description: str
 
 
-def dossier_context(item: Loaded, bestiary: Bestiary, project: Project) -> dict:
-    """Everything the dossier layout prints, computed from one entry."""
+def dossier_context(item: Loaded, bestiary: Bestiary, project: Project,
+                    in_book: set[str] | None = None) -> dict:
+    """Everything the dossier layout prints, computed from one entry; ``in_book``:
+    the slugs of the book it is printed in (its cross-references give their pages)."""
     entry = item.entry
     config = project.config
     band = config.band_for(entry.flight_risk.percent)
@@ -58,7 +60,7 @@ def dossier_context(item: Loaded, bestiary: Bestiary, project: Project) -> dict:
             )
             for r in entry.related
         ],
-        "in_book": None,
+        "in_book": in_book,
         "fragment": False,
         "org_chart_alt": org_chart_alt(entry),
     }

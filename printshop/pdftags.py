@@ -43,7 +43,7 @@ import math
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
-from .structure import is_element, kids_of
+from .book.structure import is_element, kids_of
 
 #: Elements ISO 32005 (and veraPDF) see through when checking what contains what.
 TRANSPARENT = frozenset({"Div", "NonStruct", "Part"})

@@ -177,13 +177,17 @@ def _name(value) -> str:
     return repr(value)
 
 
+def colour_variables(project: Project) -> str:
+    """The configured colours as CSS variables (``--ink``...), for the dossier and the book."""
+    colours = project.config.colours.model_dump()
+    return ":root {" + "".join(f"--{name}: {value};" for name, value in colours.items()) + "}"
+
+
 def theme_css(project: Project, paper: str | None = None) -> str:
     """The configured colours and paper size, as CSS."""
-    colours = project.config.colours.model_dump()
-    lines = "".join(f"--{name}: {value};" for name, value in colours.items())
     size = PAPER[paper or project.config.print.paper]
-    paper_colour = colours["paper"]
-    return f":root {{{lines}}}\n@page {{ size: {size}; background: {paper_colour}; }}\n"
+    paper_colour = project.config.colours.paper
+    return f"{colour_variables(project)}\n@page {{ size: {size}; background: {paper_colour}; }}\n"
 
 
 def check_variant(variant: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from .book.common import roman
 from .load import MODELINE
 from .model import slug_from
 
@@ -44,18 +45,7 @@ def _paragraph(rng: random.Random, sentences: int = 2) -> str:
 
 
 def _title(i: int, rng: random.Random) -> str:
-    return f"{rng.choice(RANKS)} {rng.choice(DOMAINS)} {rng.choice(ROLES)} {_roman(i + 1)}"
-
-
-def _roman(number: int) -> str:
-    out = ""
-    for value, letters in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"),
-                           (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"),
-                           (4, "IV"), (1, "I")):
-        while number >= value:
-            out += letters
-            number -= value
-    return out
+    return f"{rng.choice(RANKS)} {rng.choice(DOMAINS)} {rng.choice(ROLES)} {roman(i + 1).upper()}"
 
 
 def slug_of(title: str) -> str:

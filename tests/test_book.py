@@ -315,6 +315,13 @@ def assert_reading_order(data, laid_out):
                 assert words[-1] == folio, (reader, index, words[-6:])
 
 
+def link_words(data: bytes) -> list[tuple[int, str]]:
+    """Every link's words for readers that speak them (its /Contents), by page."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return [(index, str(annot.get("/Contents", ""))) for index, page in enumerate(pdf.pages)
+                for annot in page.obj.get("/Annots", []) if annot.get("/Subtype") == "/Link"]
+
+
 def words_per_page(data):
     return [sorted(squash(text).split()) for text in page_texts(data)]
 
@@ -336,6 +343,7 @@ def test_parallel_book_matches_the_single_pass_page_for_page(which, request, tmp
     assert page_labels(parallel) == page_labels(single)
     assert {(l["page"], l["target"]) for l in links(parallel)} == \
         {(l["page"], l["target"]) for l in links(single)}
+    assert link_words(parallel) == link_words(single), "what each link says, page included"
     assert metadata(parallel)["Title"] == metadata(single)["Title"]
     assert tag_sequence(parallel) == tag_sequence(single), "the same structure, the same text"
     for data in (single, parallel):
@@ -381,10 +389,11 @@ def qdf_objects(data: bytes) -> bytes:
 def test_parallel_book_joined_body_first_is_the_front_first_join(project, tmp_path,
                                                                   monkeypatch):
     """The parts are joined as they are laid out, the front matter put before them last
-    (`parallel._Joined`): the same objects as joining front matter, parts and back
-    matter in that order (`parallel._join`, still taken when the front matter draws
-    stand-in glyphs); only their numbering in the file differs."""
-    from printshop import build, parallel
+    (`join.Joined`): the same objects as joining front matter, parts and back
+    matter in that order (`join.join_front_first`, still taken when the front
+    matter draws stand-in glyphs); only their numbering in the file differs."""
+    from printshop import build
+    from printshop.book import parallel
 
     assert build.book(project, tmp_path / "body-first", jobs=2, path="parallel").ok
     monkeypatch.setattr(parallel, "_has_stand_ins", lambda piece: True)
@@ -395,7 +404,7 @@ def test_parallel_book_joined_body_first_is_the_front_first_join(project, tmp_pa
 
 
 def test_the_cost_model_chooses_and_says_why():
-    from printshop.bookpath import SINGLE_PASS_MAX_RECORDS, break_even, choose
+    from printshop.book.path import SINGLE_PASS_MAX_RECORDS, break_even, choose
 
     even = break_even(2)
     assert even is not None and even > 1, "two workers do not pay for their start at 1 entry"
@@ -422,7 +431,7 @@ def test_the_cost_model_chooses_and_says_why():
 @pytest.mark.parametrize("flag, path", [("--single-pass", "single pass"),
                                         ("--parallel", "parallel"), (None, None)])
 def test_book_command_says_which_path(tmp_path, flag, path):
-    from printshop.bookpath import choose
+    from printshop.book.path import choose
 
     out = tmp_path / "out"
     args = ["--project", str(ROOT), "-v", "book", "--output", str(out), "--jobs", "2"]

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import SEED
 from printshop.pdftags import conform_structure, fix_pdf_ua2
-from printshop.structure import is_element, kids_of
+from printshop.book.structure import is_element, kids_of
 
 #: Seen through by ISO 32005 when checking what holds what.
 TRANSPARENT = {"Div", "NonStruct", "Part"}

@@ -138,7 +138,7 @@ class StructureJoin:
 
 
 class BodyStructure(StructureJoin):
-    """The structure tree of a book joined body first (`parallel._Joined`): the parts'
+    """The structure tree of a book joined body first (`join.Joined`): the parts'
     elements and keys are collected as they come (keys from 0, their parent a
     stand-in for the book's /Document); `prepend` then puts the front matter's tree
     (whose root and /Document become the book's) and any pages after it before

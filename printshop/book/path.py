@@ -1,6 +1,6 @@
 """Which way the book is printed: one WeasyPrint pass, or records in parallel, joined.
 
-The single pass (`book.Book.render`) lays out the whole book as one document in
+The single pass (`single.lay_out`) lays out the whole book as one document in
 one process. The parallel path (`parallel.print_book`) lays out each record alone
 in worker processes and joins them; it pays for what the single pass does not
 (the front matter, appendix and index as documents of their own, and the join),
@@ -48,7 +48,7 @@ from dataclasses import dataclass
 #   9.8 s at 200 (it was 3.5 s at 50 and 10.1 s at 200 when the parent laid out
 #   the front matter and joined everything after the parts).
 # - BODY_JOIN_PER_RECORD: the parent's CPU joining the parts as they come in
-#   (`parallel._Joined.add_part`, 50 cached parts joined in a warm process:
+#   (`join.Joined.add_part`, 50 cached parts joined in a warm process:
 #   0.9-1.2 s): shared with the workers' cores, so it counts like their work; with
 #   one worker (the parts laid out in the parent) it comes on top.
 # - PARALLEL_FIXED: the rest, fitted to the parallel path's seconds at 1, 2, 4 and

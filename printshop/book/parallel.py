@@ -1,0 +1,461 @@
+"""The parallel book: records laid out alone, in worker processes, then joined.
+
+Each record is laid out on its own (`render_part`) as the pages it will have in
+the book, furniture and all, tagged: running heads, and placeholders (slashed
+zeros) for its folios and cross-reference numbers, which cannot be known until
+every record before it is laid out. The parts' page counts fix where every
+record, the appendix and the index start, so every page number is known before
+the rest of the book is laid out: the front matter (whose contents list them),
+the appendix and the index, each a small document of its own (a piece).
+`join` makes them one PDF. Memory is that of one piece at a time, however long
+the book.
+
+The parts are laid out in book order and joined (`join.Joined`) as they arrive,
+while the workers lay out the rest: a part's folios are known once the parts
+before it are, its cross-references to earlier records too (those to later
+ones wait for the last part). The index (whose layout is the longest piece, and
+which starts as soon as the last part is in: the appendix's pages are counted
+while the parts are laid out) and the front matter, which lists every page
+number, are laid out last, in the workers, and the front matter is put before
+the body. The book's objects are the same as when it was joined front matter
+first; only their numbering in the file (qpdf numbers them in the order they
+were made) differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from ..dossier import dossier_context
+from ..errors import RenderError
+from ..load import Bestiary, Loaded
+from ..pdffonts import used_glyphs
+from ..press import finish_pdf, one_annotation_per_link, write_pdf
+from .common import INDEXED, LaidOutBook, anchor_folios, link_words, on_recto, recto_folio
+from .join import Joined, Piece, join_front_first, open_pdf
+
+if TYPE_CHECKING:
+    from .printer import Book
+
+LOGGER = logging.getLogger("printshop")
+
+
+@dataclass
+class RecordPart:
+    """One record laid out alone, written: its pages and what the join needs."""
+
+    slug: str
+    pdf: bytes | Path  # the bytes, or the cached file (read one part at a time)
+    pages: list[dict]  # per page: "anchors" (the index's) and "xrefs" (targets, in order)
+    anchors: list[str]  # every anchor it defines (its named destinations)
+    bookmarks: list  # WeasyPrint's bookmark tree, in PDF coordinates
+    glyphs: dict[str, list] = field(default_factory=dict)  # see pdffonts.used_glyphs
+
+
+# ---- Parts: a record laid out alone ----
+
+def page_digits(records: int) -> int:
+    """How many digits a part reserves for a page number (a folio, a cross-reference):
+    room for 40 pages a record, however long the book."""
+    return max(3, len(str(40 * records + 20)))
+
+
+def part_css(digits: int) -> str:
+    """A part's folios as placeholders, ``digits`` slashed zeros (a glyph nothing else
+    uses) that the join writes over."""
+    rule = f'content: "{"0" * digits}"; font-feature-settings: "zero";'
+    return (f"@page body:left {{ @bottom-left {{ {rule} }} }}\n"
+            f"@page body:right {{ @bottom-right {{ {rule} }} }}\n")
+
+
+def render_part(book: Book, item: Loaded, bestiary: Bestiary, in_book: set[str]) -> RecordPart:
+    """Lay out one record of the parallel book (runs in a worker process)."""
+    context = dossier_context(item, bestiary, book.project, in_book)
+    context["xref_digits"] = digits = page_digits(len(in_book))
+    html = book.press.html("book-part.html.j2", {"r": context, "pub": context["pub"]})
+    document = book.press.render(html, [*book.stylesheets, book.press.sheet_from(part_css(digits))])
+    targets = {f"{item.slug}--xref-{i}": s.slug for i, s in enumerate(context["specimens"], 1)
+               if s.slug in in_book}
+    pages = []
+    seen: set[str] = set()  # a box split across pages is an anchor on each: keep the first
+    for page in document.pages:
+        laid_out: dict[str, list] = {"anchors": [], "xrefs": []}
+        for anchor in page.anchors:  # in document order
+            if anchor in seen:
+                continue
+            seen.add(anchor)
+            if anchor in targets:
+                laid_out["xrefs"].append(targets[anchor])
+            elif INDEXED.search(anchor):
+                laid_out["anchors"].append(anchor)
+        pages.append(laid_out)
+    anchors = _with_stand_ins(document)
+    bookmarks = document.make_bookmark_tree(scale=0.75, transform_pages=True)
+    one_annotation_per_link(document)
+    # Whole fonts (the same bytes in every part, so the book stores them once) and
+    # no compression: the join rewrites the page numbers, and compresses once.
+    data = document.write_pdf(full_fonts=True, uncompressed_pdf=True, pdf_tags=True)
+    return RecordPart(item.slug, data, pages, anchors, bookmarks, used_glyphs(document))
+
+
+def _with_stand_ins(document) -> list[str]:
+    """The anchors a document defines; links to anchors it does not have are kept by
+    giving those names stand-in anchors (WeasyPrint drops a link whose anchor it
+    does not have), and the join points every name at the one place that has it."""
+    anchors = {name for page in document.pages for name in page.anchors}
+    elsewhere = {target for page in document.pages for kind, target, *_ in page.links
+                 if kind == "internal" and target not in anchors}
+    document.pages[0].anchors.update({name: (0, 0, 0, 0) for name in sorted(elsewhere)})
+    return sorted(anchors)
+
+
+# ---- Page numbers, from the parts' page counts ----
+
+def _body_folios(records: Sequence[Loaded], parts: dict[str, RecordPart]
+                 ) -> tuple[dict[str, int], int]:
+    """Where each record will start, from the parts' page counts, and where the
+    appendix will: body page 1 for the first, then each on a right-hand page."""
+    folios, folio = {}, 1
+    for item in records:
+        folios[item.slug] = folio = recto_folio(folio)
+        folio += len(parts[item.slug].pages)
+    return folios, recto_folio(folio)
+
+
+def _page_numbers(records: Sequence[Loaded], parts: dict[str, RecordPart],
+                  folios: dict[str, int], appendix: int, back_pages: int
+                  ) -> tuple[int, dict[str, int]]:
+    """Where the index will start, after an appendix of ``back_pages`` pages, and the
+    folio of every anchor the index and the links name (but the index's own)."""
+    index_start = recto_folio(appendix + back_pages)
+    anchor_pages = {"appendix": appendix, "index": index_start}
+    for item in records:
+        anchor_pages[item.slug] = folios[item.slug]
+        anchor_folios((page["anchors"] for page in parts[item.slug].pages), folios[item.slug],
+                      anchor_pages)
+    return index_start, anchor_pages
+
+
+# ---- Pieces: the front matter, appendix and index ----
+
+def _piece(document, variant: str, describe: Callable[[str], str]) -> Piece:
+    """Write one laid-out document of the parallel book, as ``variant``: whole fonts,
+    nothing compressed (the join shares and packs them once)."""
+    anchors = _with_stand_ins(document)
+    bookmarks = document.make_bookmark_tree(scale=0.75, transform_pages=True)
+    data = write_pdf(document, variant, describe=describe, whole=False, full_fonts=True,
+                     uncompressed_pdf=True)
+    return Piece(data, anchors, bookmarks, used_glyphs(document))
+
+
+def blank_piece(book: Book) -> Piece:
+    """The blank page put where a record or piece must start on the right."""
+    return _piece(book.press.render(
+        book.press.html("book-blank.html.j2", {"pub": book.project.config.publication}),
+        book.stylesheets), book.variant(), lambda target: target)
+
+
+def back_pages(book: Book, bestiary: Bestiary) -> int:
+    """The appendix's pages, laid out ahead of time (while the parts are): where it
+    starts is not known yet, but only its folios depend on that, not its pages."""
+    return len(book.press.render(book.main_html(bestiary, book.records(bestiary, None),
+                                                section="back"),
+                                 book.starting_at(1)).pages)
+
+
+def _front_piece(book: Book, bestiary: Bestiary, records: Sequence[Loaded],
+                 folios: dict[str, int], describe: Callable[[str], str],
+                 variant: str) -> Piece:
+    """The front matter laid out (its contents list ``folios``) and written."""
+    started = time.perf_counter()
+    front = book.press.render(book.main_html(bestiary, records, section="front", folios=folios),
+                              book.stylesheets)
+    laid = time.perf_counter()
+    piece = _piece(front, variant, describe)
+    LOGGER.debug("book: front matter laid out in %.2f s, written in %.2f s", laid - started,
+                 time.perf_counter() - laid)
+    return piece
+
+
+def _front_in_worker(slugs: list[str], folios: dict[str, int], anchor_pages: dict[str, int],
+                     variant: str) -> Piece:
+    """`_front_piece` in a pool's worker, with the book it inherited (`print_book`)."""
+    from ..build import _WORKER
+
+    bestiary = _WORKER["bestiary"]
+    records = [bestiary.loaded[slug] for slug in slugs]
+    return _front_piece(_WORKER["book"], bestiary, records, folios,
+                        link_words(records, anchor_pages, 0), variant)
+
+
+def _index_piece(book: Book, records: Sequence[Loaded], anchor_pages: dict[str, int],
+                 index_start: int, variant: str) -> tuple[Piece, dict[str, int]]:
+    """The index laid out and written (its page counter from ``index_start``), and the
+    pages of the anchors it defines (added to ``anchor_pages``)."""
+    started = time.perf_counter()
+    index = book.index(records, anchor_pages, index_start)
+    laid = time.perf_counter()
+    own = {anchor: folio for anchor, folio in anchor_folios(
+        (page.anchors for page in index.pages), index_start).items()
+        if anchor not in anchor_pages}
+    anchor_pages.update(own)
+    piece = _piece(index, variant, link_words(records, anchor_pages, 0))
+    LOGGER.debug("book: index laid out in %.2f s, written in %.2f s", laid - started,
+                 time.perf_counter() - laid)
+    return piece, own
+
+
+def _index_in_worker(slugs: list[str], anchor_pages: dict[str, int], index_start: int,
+                     variant: str) -> tuple[Piece, dict[str, int]]:
+    """`_index_piece` in a pool's worker, with the book it inherited (`print_book`)."""
+    from ..build import _WORKER
+
+    bestiary = _WORKER["bestiary"]
+    return _index_piece(_WORKER["book"], [bestiary.loaded[slug] for slug in slugs],
+                        anchor_pages, index_start, variant)
+
+
+def _start_index(submit: Callable, slugs: list[str], anchor_pages: dict[str, int],
+                 index_start: int, variant: str) -> Callable[[], Piece]:
+    """The index laid out in a worker: a call that waits for it, and adds the pages of
+    its own anchors to ``anchor_pages``."""
+    job = submit(_index_in_worker, slugs, dict(anchor_pages), index_start, variant)
+
+    def index() -> Piece:
+        piece, more = job.result()
+        for anchor, page in more.items():
+            anchor_pages.setdefault(anchor, page)
+        return piece
+    return index
+
+
+# ---- The book: pieces laid out, everything joined ----
+
+def stitch(book: Book, bestiary: Bestiary, parts: dict[str, RecordPart],
+           records: Sequence[Loaded] | None = None,
+           submit: Callable | None = None, body: Joined | None = None,
+           expected_back: int | None = None) -> LaidOutBook:
+    """Lay out the front matter, appendix and index, then join them with the parts.
+
+    ``body``: the parts already joined, in book order, as they were laid out
+    (`print_book`); else they are joined here. With ``submit`` (a process pool's,
+    whose workers are forks of this process and hold ``build._WORKER``), the index
+    (the longest piece: its columns) and the front matter are laid out in the
+    workers while this process lays out and writes the appendix and numbers the
+    body; with ``expected_back`` (`back_pages`), the index is started before the
+    appendix is laid out (and laid out again, here, should the appendix not have
+    those pages).
+    """
+    started = time.perf_counter()
+    records = book.records(bestiary, records)
+    if body is None:
+        body = Joined(blank_piece(book))
+        for item in records:
+            body.add_part(parts[item.slug])
+    folios, appendix = _body_folios(records, parts)
+    assert folios == body.folios, "the body's folios are the parts' page counts'"
+    variant, slugs = book.variant(), [item.slug for item in records]
+    index = None
+    if submit is not None and expected_back is not None:
+        index_start, anchor_pages = _page_numbers(records, parts, folios, appendix, expected_back)
+        index = _start_index(submit, slugs, anchor_pages, index_start, variant)
+    back = book.press.render(book.main_html(bestiary, records, section="back"),
+                             book.starting_at(appendix))
+    if index is None or len(back.pages) != expected_back:
+        if index is not None:  # laid out ahead with other pages: the index again, here
+            LOGGER.debug("book: the appendix has %d pages, not %d: the index again",
+                         len(back.pages), expected_back)
+            submit = None
+        index_start, anchor_pages = _page_numbers(records, parts, folios, appendix,
+                                                  len(back.pages))
+        if submit is not None:
+            index = _start_index(submit, slugs, anchor_pages, index_start, variant)
+    # Links' words are read when each piece is written, by when the pages they
+    # name are known (body pages only: no front-matter page is a link target here).
+    describe = link_words(records, anchor_pages, 0)
+    folios = {**folios, "#appendix": appendix, "#index": index_start}
+    if submit is not None:
+        # Beside the index, in the other worker: the parent holds the body meanwhile.
+        front_job = submit(_front_in_worker, slugs, folios, dict(anchor_pages), variant)
+    back = _piece(back, variant, describe)
+    body.number_pages(describe)  # before the index's own anchors join anchor_pages
+    LOGGER.debug("book: appendix laid out and written, body numbered in %.2f s",
+                 time.perf_counter() - started)
+    if submit is None:
+        index = _index_piece(book, records, anchor_pages, index_start, variant)[0]
+        front = _front_piece(book, bestiary, records, folios, describe, variant)
+    else:
+        front = front_job.result()
+    _give_back_memory()
+    LOGGER.debug("book: front matter and appendix in %.2f s", time.perf_counter() - started)
+    data, pages, front_pages = _join(body, front, [back, index], parts, slugs, folios, describe)
+    data = finish_pdf(data, variant)
+    return LaidOutBook(list(records), front_pages, pages, anchor_pages, lambda: data)
+
+
+def _join(body: Joined, front: Piece, back: list[Piece | Callable[[], Piece]],
+          parts: dict[str, RecordPart], slugs: list[str], folios: dict[str, int],
+          describe: Callable[[str], str]) -> tuple[bytes, int, int]:
+    """The book's bytes and pages, and the front matter's pages: ``front`` put before
+    the joined ``body``, ``back`` after it."""
+    started = time.perf_counter()
+    if _has_stand_ins(front) or _has_stand_ins(body.blank):
+        # Stand-in glyphs are numbered in the order the book meets them (`StandIns`):
+        # the front matter's first. Joined again in that order (a rare book).
+        body.pdf.close()
+        with open_pdf(front.pdf) as source:
+            front_pages = on_recto(len(source.pages))
+        data, pages = join_front_first(front, [(parts[slug], folios[slug]) for slug in slugs],
+                                       back, body.blank, front_pages, folios, describe)
+    else:
+        data, pages, front_pages = body.finish(front, back)
+    LOGGER.debug("book: joined in %.2f s", time.perf_counter() - started)
+    return data, pages, front_pages
+
+
+def _has_stand_ins(piece: Piece) -> bool:
+    """Whether a piece draws stand-in glyphs (see `pdffonts.StandIns`)."""
+    return any(character for drawn in piece.glyphs.values() for *_, character in drawn)
+
+
+def _give_back_memory() -> None:
+    """Collect the dropped layout and hand freed memory back to the system (glibc), so
+    the joining that follows does not stack on top of it."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+
+# ---- From start to end: workers, and the parts cache ----
+
+def print_book(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str], jobs: int,
+               warn: Callable[[str], None]) -> tuple[list[str], LaidOutBook | None]:
+    """The parallel book from start to end: each record laid out alone into the parts
+    cache (``out``/.printshop/parts, under ``keys``: slug -> key) by ``jobs`` worker
+    processes, the index in one of them, the rest here; then joined.
+
+    The workers are forks of this process made after ``book`` is warm (WeasyPrint
+    imported, fonts configured, stylesheets parsed), so they start at once rather
+    than each paying for WeasyPrint's import; the largest records go first, so no
+    worker is left with a long one at the end. Returns the failures (none: the
+    laid-out book).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .. import build
+
+    order = [item.slug for item in book.records(bestiary, None)]
+    tasks = [build._part_task(slug, keys[slug]) for slug in order]
+    build._init_worker(book.project, bestiary, out, book.options)
+    build._WORKER.update(press=book.press, book=book)  # inherited by the forks
+    failures: list[str] = []
+
+    def take(result) -> None:
+        for message in result.messages:
+            warn(message)
+        if result.error:
+            failures.append(f"parts {result.task.slug}: {result.error}")
+
+    workers = min(jobs, len(tasks))
+    if workers <= 1:
+        for task in tasks:
+            take(build.run_task(task))
+        return (failures, None) if failures else ([], _stitch_cached(book, bestiary, out, keys))
+    pool = ProcessPoolExecutor(max_workers=workers,
+                               mp_context=multiprocessing.get_context("fork"))
+    try:
+        body, expected_back = _join_as_laid_out(pool, workers, tasks, book, bestiary, out,
+                                                take, failures)
+        if failures:
+            return failures, None
+        submitted = []
+
+        def submit(*args):
+            # The index and the front matter are the last tasks: the workers leave
+            # once they are done, so the join that follows does not share memory
+            # with idle workers.
+            submitted.append(pool.submit(*args))
+            if len(submitted) == 2:
+                pool.shutdown(wait=False)
+            return submitted[-1]
+
+        return [], _stitch_cached(book, bestiary, out, keys, submit, body, expected_back)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _join_as_laid_out(pool, workers: int, tasks: list, book: Book, bestiary: Bestiary,
+                      out: Path, take: Callable, failures: list[str]) -> tuple[Joined, int]:
+    """The parts laid out by ``pool``'s ``workers`` (``tasks``, in book order), each
+    joined as soon as the parts before it are; and the appendix's pages
+    (`back_pages`), counted here meanwhile."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from .. import build
+
+    started = time.perf_counter()
+    # In book order, so that each part can be joined as soon as it is laid out
+    # (the parts before it are, by then, mostly joined): the join is done while
+    # the workers lay out the rest, not after them.
+    futures = {pool.submit(build.run_task, task): task for task in tasks}
+    body = Joined(blank_piece(book))  # the workers are forked: this stays here
+    expected_back = back_pages(book, bestiary)
+    done: dict[str, bool] = {}
+    joined = 0
+    pending = set(futures)
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            try:
+                result = future.result()
+            except Exception as error:  # the worker died (killed, out of memory)
+                result = build.TaskResult(futures[future], error=f"worker failed: {error}")
+            take(result)
+            done[futures[future].slug] = not result.error
+        while not failures and joined < len(tasks) and done.get(tasks[joined].slug):
+            task = tasks[joined]
+            body.add_part(_cached_part(bestiary.loaded[task.slug], out, task.key))
+            joined += 1
+    LOGGER.debug("book: %d parts laid out by %d workers and joined in %.2f s",
+                 len(tasks), workers, time.perf_counter() - started)
+    return body, expected_back
+
+
+def _cached_part(item: Loaded, out: Path, key: str) -> RecordPart:
+    """A part from the parts cache (its PDF read when it is joined)."""
+    import json
+
+    from ..build import PARTS_DIR
+
+    pdf, about = (out / PARTS_DIR / f"{key}.{ext}" for ext in ("pdf", "json"))
+    if not pdf.is_file() or not about.is_file():
+        raise RenderError(f"the laid-out part of {item.display} is missing from "
+                          f"{out / PARTS_DIR}; build again")
+    return RecordPart(item.slug, pdf, **json.loads(about.read_text()))
+
+
+def _stitch_cached(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str],
+                   submit: Callable | None = None, body: Joined | None = None,
+                   expected_back: int | None = None) -> LaidOutBook:
+    """`stitch` the parts cached under ``keys``, then forget the parts no book needs."""
+    from ..build import PARTS_DIR
+
+    parts = {item.slug: _cached_part(item, out, keys[item.slug]) for item in bestiary.valid}
+    laid_out = stitch(book, bestiary, parts, submit=submit, body=body,
+                      expected_back=expected_back)
+    keep = {f"{key}.{ext}" for key in keys.values() for ext in ("pdf", "json")}
+    for stale in (out / PARTS_DIR).glob("*"):  # parts no book needs any more (ours alone)
+        if stale.name not in keep and not stale.name.startswith("."):
+            stale.unlink(missing_ok=True)
+    return laid_out
