@@ -25,7 +25,7 @@ from .config import Project
 from .errors import PrintshopError, RenderError
 from .load import Bestiary, Loaded, load_bestiary
 from .output import target, write_atomic
-from .report import Outcome, StageTally
+from .report import Outcome, StageTally, plural
 from .share import say_if_relative
 
 LOGGER = logging.getLogger("printshop")
@@ -87,8 +87,8 @@ def _say_left_out(bestiary: Bestiary) -> None:
     """The book is printed without broken entries, and says which."""
     left_out = [item.display for item in bestiary.selected if not item.ok]
     if left_out:
-        LOGGER.warning("the book leaves out %d entr%s with errors: %s", len(left_out),
-                       "y" if len(left_out) == 1 else "ies", ", ".join(left_out))
+        LOGGER.warning("the book leaves out %s with errors: %s",
+                       plural(len(left_out), "entry"), ", ".join(left_out))
 
 
 def _part_task(slug: str, key: str) -> "Task":

@@ -28,6 +28,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ..report import plural
+
 # ---- The model's constants: measured, not guessed -----------------------------------
 #
 # Measured on the 2-core machine this project is built on (shared with other jobs:
@@ -128,30 +130,30 @@ def choose(records: int, jobs: int | None = None, forced: str | None = None,
     available = available or cores()
     jobs = jobs or available
     workers = max(1, min(jobs, available, max(1, records - cached)))
-    plural = "entry" if records == 1 else "entries"
+    entries = plural(records, "entry")
     if forced == "single":
-        return BookPath(False, 1, f"{records} {plural}, asked for (--single-pass)")
+        return BookPath(False, 1, f"{entries}, asked for (--single-pass)")
     if forced == "parallel":
         return BookPath(True, max(1, min(jobs, records)),
-                        f"{records} {plural}, asked for (--parallel)")
+                        f"{entries}, asked for (--parallel)")
     single, parallel = predict_single(records), predict_parallel(records, workers, cached)
     figures = f"predicted {parallel:.1f} s in parallel, {single:.1f} s in one pass"
     wins = parallel < (1 - MARGIN) * single
     if records > SINGLE_PASS_MAX_RECORDS and not wins:
-        return BookPath(True, workers, f"{records} {plural}, above the "
+        return BookPath(True, workers, f"{entries}, above the "
                         f"{SINGLE_PASS_MAX_RECORDS} where the single pass's memory grows "
                         f"too large ({figures})")
     if wins:
         done = f", {cached} already laid out" if cached else ""
-        return BookPath(True, workers, f"{records} {plural}{done}, {workers} worker"
-                        f"{'s' if workers > 1 else ''}: {figures}")
+        return BookPath(True, workers, f"{entries}{done}, "
+                        f"{plural(workers, 'worker')}: {figures}")
     even = break_even(workers)
     if cached:
-        why = f"{records} {plural} ({cached} already laid out)"
+        why = f"{entries} ({cached} already laid out)"
     elif even is None:
-        why = (f"{records} {plural}, {workers} worker{'s' if workers > 1 else ''}: the "
+        why = (f"{entries}, {plural(workers, 'worker')}: the "
                f"parallel path cannot win with {'one' if workers == 1 else 'so few'}")
     else:
-        why = (f"{records} {plural}, below the {even} where {workers} workers pay for "
+        why = (f"{entries}, below the {even} where {plural(workers, 'worker')} pay for "
                f"their start and the join")
     return BookPath(False, 1, f"{why} ({figures})")
