@@ -199,6 +199,15 @@ class BookSettings(ConfigModel):
     )
 
 
+class BuildSettings(ConfigModel):
+    """Where `printshop build` runs its work."""
+
+    scheduler: str | None = Field(
+        default=None,
+        description="A Dask scheduler's address (tcp://HOST:PORT) to build on a cluster; "
+        "PRINTSHOP_SCHEDULER and --scheduler override it. Default: this machine's cores.")
+
+
 class Config(ConfigModel):
     publication: Publication = Publication()
     colours: Colours = Colours()
@@ -208,6 +217,7 @@ class Config(ConfigModel):
     cards: CardSettings = CardSettings()
     book: BookSettings = BookSettings()
     site: SiteSettings = SiteSettings()
+    build: BuildSettings = BuildSettings()
 
     def band_for(self, percent: int) -> Band:
         """The flight-risk band a percentage falls in."""
