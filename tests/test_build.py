@@ -136,7 +136,7 @@ def test_strict_means_warnings_fail_the_build_that_still_runs(copy):
 
 
 def test_a_failed_write_is_not_recorded_and_is_redone(copy, monkeypatch):
-    import printshop.build as build_module
+    import printshop.build.commands as build_module
 
     real = build_module.write_atomic
 

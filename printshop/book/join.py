@@ -351,11 +351,13 @@ def _describe_links(page, describe: Callable[[str], str]) -> None:
         annotation.F = 4
 
 
-def open_pdf(data: bytes | Path):
+def open_pdf(data: bytes | Path | Callable[[], bytes]):
     import io
 
     import pikepdf
 
+    if callable(data):  # a part's PDF, read when it is joined
+        data = data()
     if isinstance(data, Path):
         return pikepdf.open(data, access_mode=pikepdf.AccessMode.stream)
     return pikepdf.open(io.BytesIO(data))

@@ -24,11 +24,12 @@ were made) differs.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from ..dossier import dossier_context
 from ..errors import RenderError
@@ -49,11 +50,37 @@ class RecordPart:
     """One record laid out alone, written: its pages and what the join needs."""
 
     slug: str
-    pdf: bytes | Path  # the bytes, or the cached file (read one part at a time)
+    pdf: bytes | Path | Callable[[], bytes]  # or where to read it (one part at a time)
     pages: list[dict]  # per page: "anchors" (the index's) and "xrefs" (targets, in order)
     anchors: list[str]  # every anchor it defines (its named destinations)
     bookmarks: list  # WeasyPrint's bookmark tree, in PDF coordinates
     glyphs: dict[str, list] = field(default_factory=dict)  # see pdffonts.used_glyphs
+
+    # The parts cache: a part is two files, ``<stem>.pdf`` and ``<stem>.json``.
+
+    @staticmethod
+    def files(stem: str) -> tuple[str, str]:
+        """The names of a part's two files in the parts cache."""
+        return f"{stem}.pdf", f"{stem}.json"
+
+    def to_files(self, stem: str) -> dict[str, bytes]:
+        """The part as its two files: its PDF, and what the join needs as JSON."""
+        pdf, about = self.files(stem)
+        data = self.pdf() if callable(self.pdf) else self.pdf
+        if isinstance(data, Path):
+            data = data.read_bytes()
+        return {pdf: data, about: json.dumps({"pages": self.pages, "anchors": self.anchors,
+                                              "bookmarks": self.bookmarks,
+                                              "glyphs": self.glyphs}).encode()}
+
+    @classmethod
+    def from_files(cls, slug: str, stem: str, files: Mapping[str, bytes]) -> RecordPart:
+        """A part from its two files in ``files`` (its PDF read when it is joined)."""
+        pdf, about = cls.files(stem)
+        if pdf not in files or about not in files:
+            raise RenderError(f"the laid-out part of {slug} is missing from the parts "
+                              "cache; build again")
+        return cls(slug, lambda: files[pdf], **json.loads(files[about]))
 
 
 # ---- Parts: a record laid out alone ----
@@ -183,12 +210,13 @@ def _front_piece(book: Book, bestiary: Bestiary, records: Sequence[Loaded],
 
 def _front_in_worker(slugs: list[str], folios: dict[str, int], anchor_pages: dict[str, int],
                      variant: str) -> Piece:
-    """`_front_piece` in a pool's worker, with the book it inherited (`print_book`)."""
-    from ..build import _WORKER
+    """`_front_piece` in a pool's worker, with its warm book."""
+    from ..build.worker import current
 
-    bestiary = _WORKER["bestiary"]
+    worker = current()
+    bestiary = worker.bestiary
     records = [bestiary.loaded[slug] for slug in slugs]
-    return _front_piece(_WORKER["book"], bestiary, records, folios,
+    return _front_piece(worker.renderer("book"), bestiary, records, folios,
                         link_words(records, anchor_pages, 0), variant)
 
 
@@ -211,11 +239,12 @@ def _index_piece(book: Book, records: Sequence[Loaded], anchor_pages: dict[str, 
 
 def _index_in_worker(slugs: list[str], anchor_pages: dict[str, int], index_start: int,
                      variant: str) -> tuple[Piece, dict[str, int]]:
-    """`_index_piece` in a pool's worker, with the book it inherited (`print_book`)."""
-    from ..build import _WORKER
+    """`_index_piece` in a pool's worker, with its warm book."""
+    from ..build.worker import current
 
-    bestiary = _WORKER["bestiary"]
-    return _index_piece(_WORKER["book"], [bestiary.loaded[slug] for slug in slugs],
+    worker = current()
+    bestiary = worker.bestiary
+    return _index_piece(worker.renderer("book"), [bestiary.loaded[slug] for slug in slugs],
                         anchor_pages, index_start, variant)
 
 
@@ -333,129 +362,3 @@ def _give_back_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-
-# ---- From start to end: workers, and the parts cache ----
-
-def print_book(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str], jobs: int,
-               warn: Callable[[str], None]) -> tuple[list[str], LaidOutBook | None]:
-    """The parallel book from start to end: each record laid out alone into the parts
-    cache (``out``/.printshop/parts, under ``keys``: slug -> key) by ``jobs`` worker
-    processes, the index in one of them, the rest here; then joined.
-
-    The workers are forks of this process made after ``book`` is warm (WeasyPrint
-    imported, fonts configured, stylesheets parsed), so they start at once rather
-    than each paying for WeasyPrint's import; the largest records go first, so no
-    worker is left with a long one at the end. Returns the failures (none: the
-    laid-out book).
-    """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from .. import build
-
-    order = [item.slug for item in book.records(bestiary, None)]
-    tasks = [build._part_task(slug, keys[slug]) for slug in order]
-    build._init_worker(book.project, bestiary, out, book.options)
-    build._WORKER.update(press=book.press, book=book)  # inherited by the forks
-    failures: list[str] = []
-
-    def take(result) -> None:
-        for message in result.messages:
-            warn(message)
-        if result.error:
-            failures.append(f"parts {result.task.slug}: {result.error}")
-
-    workers = min(jobs, len(tasks))
-    if workers <= 1:
-        for task in tasks:
-            take(build.run_task(task))
-        return (failures, None) if failures else ([], _stitch_cached(book, bestiary, out, keys))
-    pool = ProcessPoolExecutor(max_workers=workers,
-                               mp_context=multiprocessing.get_context("fork"))
-    try:
-        body, expected_back = _join_as_laid_out(pool, workers, tasks, book, bestiary, out,
-                                                take, failures)
-        if failures:
-            return failures, None
-        submitted = []
-
-        def submit(*args):
-            # The index and the front matter are the last tasks: the workers leave
-            # once they are done, so the join that follows does not share memory
-            # with idle workers.
-            submitted.append(pool.submit(*args))
-            if len(submitted) == 2:
-                pool.shutdown(wait=False)
-            return submitted[-1]
-
-        return [], _stitch_cached(book, bestiary, out, keys, submit, body, expected_back)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _join_as_laid_out(pool, workers: int, tasks: list, book: Book, bestiary: Bestiary,
-                      out: Path, take: Callable, failures: list[str]) -> tuple[Joined, int]:
-    """The parts laid out by ``pool``'s ``workers`` (``tasks``, in book order), each
-    joined as soon as the parts before it are; and the appendix's pages
-    (`back_pages`), counted here meanwhile."""
-    from concurrent.futures import FIRST_COMPLETED, wait
-
-    from .. import build
-
-    started = time.perf_counter()
-    # In book order, so that each part can be joined as soon as it is laid out
-    # (the parts before it are, by then, mostly joined): the join is done while
-    # the workers lay out the rest, not after them.
-    futures = {pool.submit(build.run_task, task): task for task in tasks}
-    body = Joined(blank_piece(book))  # the workers are forked: this stays here
-    expected_back = back_pages(book, bestiary)
-    done: dict[str, bool] = {}
-    joined = 0
-    pending = set(futures)
-    while pending:
-        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-        for future in finished:
-            try:
-                result = future.result()
-            except Exception as error:  # the worker died (killed, out of memory)
-                result = build.TaskResult(futures[future], error=f"worker failed: {error}")
-            take(result)
-            done[futures[future].slug] = not result.error
-        while not failures and joined < len(tasks) and done.get(tasks[joined].slug):
-            task = tasks[joined]
-            body.add_part(_cached_part(bestiary.loaded[task.slug], out, task.key))
-            joined += 1
-    LOGGER.debug("book: %d parts laid out by %d workers and joined in %.2f s",
-                 len(tasks), workers, time.perf_counter() - started)
-    return body, expected_back
-
-
-def _cached_part(item: Loaded, out: Path, key: str) -> RecordPart:
-    """A part from the parts cache (its PDF read when it is joined)."""
-    import json
-
-    from ..build import PARTS_DIR
-
-    pdf, about = (out / PARTS_DIR / f"{key}.{ext}" for ext in ("pdf", "json"))
-    if not pdf.is_file() or not about.is_file():
-        raise RenderError(f"the laid-out part of {item.display} is missing from "
-                          f"{out / PARTS_DIR}; build again")
-    return RecordPart(item.slug, pdf, **json.loads(about.read_text()))
-
-
-def _stitch_cached(book: Book, bestiary: Bestiary, out: Path, keys: dict[str, str],
-                   submit: Callable | None = None, body: Joined | None = None,
-                   expected_back: int | None = None) -> LaidOutBook:
-    """`stitch` the parts cached under ``keys``, then forget the parts no book needs."""
-    from ..build import PARTS_DIR
-
-    parts = {item.slug: _cached_part(item, out, keys[item.slug]) for item in bestiary.valid}
-    laid_out = stitch(book, bestiary, parts, submit=submit, body=body,
-                      expected_back=expected_back)
-    keep = {f"{key}.{ext}" for key in keys.values() for ext in ("pdf", "json")}
-    for stale in (out / PARTS_DIR).glob("*"):  # parts no book needs any more (ours alone)
-        if stale.name not in keep and not stale.name.startswith("."):
-            stale.unlink(missing_ok=True)
-    return laid_out
