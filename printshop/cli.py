@@ -252,12 +252,17 @@ def book(project, output, paper, bleed, marks, pdf_variant, jobs, path) -> None:
 @click.option("--force", is_flag=True, help="Rebuild everything, even what is up to date.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress; problems and the summary only.")
 @VARIANT_OPTION
+@click.option("--scheduler", metavar="tcp://HOST:PORT", envvar="PRINTSHOP_SCHEDULER",
+              help="Build on the Dask cluster of this scheduler (needs printshop[dask]; "
+                   "default: PRINTSHOP_SCHEDULER, else [build] scheduler in printshop.toml, "
+                   "else this machine).")
 @click.pass_obj
-def build_command(project, jobs, only, strict, force, quiet, pdf_variant) -> None:
+def build_command(project, jobs, only, strict, force, quiet, pdf_variant, scheduler) -> None:
     """Build every output of every entry into output/: dossiers, cards and the book.
 
-    Only what changed is rebuilt; work runs in parallel; a broken entry is
-    reported and skipped while everything else is still built.
+    Only what changed is rebuilt; work runs in parallel, on this machine's cores
+    or a Dask cluster's workers; a broken entry is reported and skipped while
+    everything else is still built.
     """
     from . import build
     from .progress import make_progress, summary_text
@@ -269,7 +274,8 @@ def build_command(project, jobs, only, strict, force, quiet, pdf_variant) -> Non
                                  f"{', '.join(STAGES)}", param_hint="--only")
     progress = make_progress(quiet)
     outcome = build.run_build(project, jobs, stages, force, progress,
-                              say=lambda text: click.echo(text, err=True), variant=pdf_variant)
+                              say=lambda text: click.echo(text, err=True), variant=pdf_variant,
+                              scheduler=scheduler or project.config.build.scheduler)
     _conclude(outcome, strict, summary_text(outcome))
 
 

@@ -176,10 +176,12 @@ def build_lock(folder: Path, say: Callable[[str], None]) -> Iterator[None]:
 
 def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = STAGES,
               force: bool = False, progress=None, say: Callable[[str], None] = print,
-              variant: str | None = None, executor: Executor | None = None) -> Outcome:
+              variant: str | None = None, executor: Executor | None = None,
+              scheduler: str | None = None) -> Outcome:
     """Plan and make every output (PDFs as ``variant``, by default the configured
-    one) on ``executor`` (by default a `LocalPool` of ``jobs``; one passed in is
-    left open); ``progress`` is told of each finished task."""
+    one) on ``executor`` (one passed in is left open), else on the Dask cluster
+    whose ``scheduler`` is given, else on a `LocalPool` of ``jobs``; ``progress`` is
+    told of each finished task."""
     from ..book import BookOptions
 
     started = time.perf_counter()
@@ -193,31 +195,41 @@ def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = S
     report = Outcome(problems=list(bestiary.problems),
                      stages={stage: StageTally() for stage in stages})
     folder = project.output_dir
-    with build_lock(folder, say):
-        _remove_own_temporaries(folder)
-        manifest = Manifest(folder)
-        if setup.card_options and setup.card_options[0]:
-            say_if_relative(project.config)
-        tasks, fresh = plan(setup, bestiary, only, force, manifest, jobs)
-        for stage, count in fresh.items():
-            report.stages[stage].fresh = count
-        report.stale = _stale(manifest, bestiary)
-        if progress:
-            progress.start({stage: sum(1 for t in tasks if t.stage == stage) for stage in stages})
-        own = executor is None
-        executor = executor or LocalPool(setup, folder, jobs, bestiary)
-        try:
-            for result in executor.run(tasks):
-                _take(result, folder, manifest, report.stages[result.task.stage], report)
-                report.stages[result.task.stage].seconds = time.perf_counter() - started
-                if progress:
-                    progress.done(result)
-        finally:
-            if own:
-                executor.close()
-            manifest.save()
+    own = executor is None
+    if executor is None and scheduler:
+        from .dask import DaskExecutor
+
+        executor = DaskExecutor(scheduler, setup, say)
+    executor = executor or LocalPool(setup, folder, jobs, bestiary)
+    # A cluster runs as many tasks at once as its workers have threads.
+    slots = getattr(executor, "slots", None)
+    try:
+        with build_lock(folder, say):
+            _remove_own_temporaries(folder)
+            manifest = Manifest(folder)
+            if setup.card_options and setup.card_options[0]:
+                say_if_relative(project.config)
+            tasks, fresh = plan(setup, bestiary, only, force, manifest, slots or jobs,
+                                available=slots)
+            for stage, count in fresh.items():
+                report.stages[stage].fresh = count
+            report.stale = _stale(manifest, bestiary)
             if progress:
-                progress.stop()
+                progress.start({stage: sum(1 for t in tasks if t.stage == stage)
+                                for stage in stages})
+            try:
+                for result in executor.run(tasks):
+                    _take(result, folder, manifest, report.stages[result.task.stage], report)
+                    report.stages[result.task.stage].seconds = time.perf_counter() - started
+                    if progress:
+                        progress.done(result)
+            finally:
+                manifest.save()
+                if progress:
+                    progress.stop()
+    finally:
+        if own:
+            executor.close()
     report.seconds = time.perf_counter() - started
     return report
 

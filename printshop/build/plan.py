@@ -136,14 +136,15 @@ def part_keys(common: str, bestiary: Bestiary, options) -> dict[str, str]:
 
 
 def plan(setup: WorkerSetup, bestiary: Bestiary, stages: Sequence[str], force: bool,
-         manifest: Manifest, jobs: int | None = None, path: str | None = None
-         ) -> tuple[list[Task], dict[str, int]]:
+         manifest: Manifest, jobs: int | None = None, path: str | None = None,
+         available: int | None = None) -> tuple[list[Task], dict[str, int]]:
     """The tasks to run, and how many outputs of each stage are already up to date.
 
     The book is one task (the single pass) or a task per record's part, in book
     order, and one joining them: as ``path`` says ("single", "parallel"), else as
     `printshop.book.path` predicts faster (parts already laid out cost nothing);
-    the choice is logged.
+    the choice is logged. ``available``: the processes there are to run ``jobs`` on
+    (default: this machine's cores).
     """
     from .kinds import KINDS
 
@@ -158,7 +159,8 @@ def plan(setup: WorkerSetup, bestiary: Bestiary, stages: Sequence[str], force: b
 
     if "book" in stages and bestiary.valid:
         fresh["parts"] = 0
-        tasks += _book_tasks(setup, bestiary, common, force, manifest, fresh, jobs, path)
+        tasks += _book_tasks(setup, bestiary, common, force, manifest, fresh, jobs, path,
+                             available)
     for item in bestiary.valid:
         for stage in ("dossiers", "cards"):
             if stage in stages:
@@ -170,7 +172,7 @@ def plan(setup: WorkerSetup, bestiary: Bestiary, stages: Sequence[str], force: b
 
 def _book_tasks(setup: WorkerSetup, bestiary: Bestiary, common: str, force: bool,
                 manifest: Manifest, fresh: dict[str, int], jobs: int | None,
-                path: str | None) -> list[Task]:
+                path: str | None, available: int | None = None) -> list[Task]:
     """The book's tasks: none if it is up to date, else the single pass, or the parts
     not yet laid out and the join."""
     from ..book import choose, order_records
@@ -188,7 +190,7 @@ def _book_tasks(setup: WorkerSetup, bestiary: Bestiary, common: str, force: bool
                        parts.outputs(setup, item.slug, keys[item.slug])) for item in order]
     cached = [task for task in part_tasks if not force and all(
         (manifest.root / out).is_file() for out in task.outputs)]
-    chosen = choose(len(bestiary.valid), jobs, path, cached=len(cached))
+    chosen = choose(len(bestiary.valid), jobs, path, cached=len(cached), available=available)
     LOGGER.info("%s", chosen.describe())
     if not chosen.parallel:
         return [Task("book", None, key, outputs)]  # no parts: one pass
