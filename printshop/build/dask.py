@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .. import __version__
+from ..config import Project
 from ..errors import PrintshopError
 from .bundle import Bundle, load_bundle, make_bundle
 from .execute import Executor, in_order
@@ -168,7 +169,7 @@ def run_on_worker(bundle: Bundle, setup: WorkerSetup, token: str, version: str, 
             _WORKERS.clear()  # one project at a time: an earlier build's renderers go
             worker = _WORKERS[token] = Worker(replace(setup, project=local))
         result = worker.run(task, data)
-    return _client_paths(result, worker.setup.project.root, setup.project.root)
+    return _client_paths(result, worker.setup.project, setup.project)
 
 
 def _cache() -> Path | None:
@@ -190,10 +191,15 @@ def _worker_address() -> str:
         return "this process"
 
 
-def _client_paths(result: TaskResult, here: Path, there: Path) -> TaskResult:
-    """Messages name the client's project folder, not this worker's copy of it."""
+def _client_paths(result: TaskResult, here: Project, there: Project) -> TaskResult:
+    """Messages name the client's files, not this worker's copy of them."""
+    swaps = [(str(here.layouts_dir), str(there.layouts_dir)),
+             (str(here.fonts_dir), str(there.fonts_dir)), (str(here.root), str(there.root))]
+
     def swap(text: str) -> str:
-        return text.replace(str(here), str(there))
+        for mine, theirs in swaps:
+            text = text.replace(mine, theirs)
+        return text
 
     result.messages = [swap(message) for message in result.messages]
     if result.error:
