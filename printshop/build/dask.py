@@ -43,16 +43,19 @@ class DaskExecutor(Executor):
             raise PrintshopError(f"cannot reach the Dask scheduler at {address}: "
                                  f"{_first_line(error)}") from None
         try:
-            say(f"building on the Dask cluster at {address} (dashboard: "
-                f"{self.client.dashboard_link})")
+            say(f"building on the Dask cluster at {address} ({_dashboard(self.client)})")
             self._check_versions()
             bundle = make_bundle(setup.project)
             self.token = _digest(bundle.digest, repr(setup))
-            self.bundle = self.client.scatter({f"printshop-bundle-{bundle.digest}": bundle},
-                                              broadcast=True, hash=False)[
-                f"printshop-bundle-{bundle.digest}"]
-            #: Bytes sent and received: the bundle, the tasks' arguments, their results.
-            self.traffic = {"bundle": len(bundle.data), "arguments": 0, "results": 0}
+            # Sent once to every worker (one that joins later fetches them from another),
+            # under keys the content names.
+            keys = (f"printshop-bundle-{bundle.digest}", f"printshop-setup-{self.token}")
+            sent = self.client.scatter(dict(zip(keys, (bundle, setup))), broadcast=True)
+            self.bundle, self.remote_setup = (sent[key] for key in keys)
+            #: Bytes sent and received: the bundle and setup, the tasks' arguments, their
+            #: results (what the client writes), and the parts passed to the book's worker.
+            self.traffic = {"bundle": len(bundle.data) + len(pickle.dumps(setup)),
+                            "arguments": 0, "results": 0, "parts to the book": 0}
             #: How many tasks the cluster runs at once (its workers' threads, now).
             self.slots = sum(worker["nthreads"] for worker in
                              self.client.scheduler_info()["workers"].values())
@@ -87,15 +90,16 @@ class DaskExecutor(Executor):
             for relative in task.outputs:
                 produced[relative] = task.key
         cached = self._scatter_cached(order, produced)
+        book = any(task.stage == "book" for task in order)
         submitted = {}
         for task in order:
             inputs = {relative: futures.get(produced[relative]) if relative in produced
                       else cached[relative] for relative in task.inputs}
             waits = [futures[key] for key in task.after if key in futures]
-            self.traffic["arguments"] += len(pickle.dumps(task))
+            self.traffic["arguments"] += len(pickle.dumps((self.token, __version__, task)))
             future = self.client.submit(
-                run_on_worker, self.bundle, self.setup, self.token, __version__, task, inputs,
-                waits, key=f"printshop-{task.stage}-{task.slug or 'book'}-{task.key}",
+                run_on_worker, self.bundle, self.remote_setup, self.token, __version__, task,
+                inputs, waits, key=f"printshop-{task.stage}-{task.slug or 'book'}-{task.key}",
                 retries=RETRIES, pure=False, priority=1 if task.stage in ("parts", "book") else 0)
             futures[task.key] = future
             submitted[future.key] = task
@@ -105,7 +109,10 @@ class DaskExecutor(Executor):
             result = self._result(future, task, failed)
             if result.error:
                 failed.add(task.key)
-            self.traffic["results"] += sum(len(data) for data in result.files.values())
+            size = sum(len(data) for data in result.files.values())
+            self.traffic["results"] += size
+            if task.stage == "parts" and book:
+                self.traffic["parts to the book"] += size
             future.release()
             yield result
 
@@ -208,6 +215,13 @@ def _client_paths(result: TaskResult, here: Project, there: Project) -> TaskResu
 
 
 # ---- Helpers ----
+
+def _dashboard(client) -> str:
+    try:
+        return f"dashboard: {client.dashboard_link}"
+    except (KeyError, TypeError):  # the scheduler serves none
+        return "no dashboard"
+
 
 def _import_distributed():
     try:
