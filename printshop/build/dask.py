@@ -9,7 +9,9 @@ as bytes, in the order they finish; the client writes them.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import os
 import pickle
 import threading
 from dataclasses import replace
@@ -27,6 +29,7 @@ from .worker import Worker, WorkerSetup
 EXTRA = "pip install 'printshop[dask]'"
 RETRIES = 2  # besides the reruns of a dead worker's tasks, which the scheduler does itself
 CONNECT_SECONDS = 10
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 
 
 class DaskExecutor(Executor):
@@ -172,11 +175,27 @@ def run_on_worker(bundle: Bundle, setup: WorkerSetup, token: str, version: str, 
     with _LOCK:
         worker = _WORKERS.get(token)
         if worker is None:
+            _allocate_as_usual()
             local = load_bundle(bundle, _cache())
             _WORKERS.clear()  # one project at a time: an earlier build's renderers go
             worker = _WORKERS[token] = Worker(replace(setup, project=local))
         result = worker.run(task, data)
     return _client_paths(result, worker.setup.project, setup.project)
+
+
+def _allocate_as_usual() -> None:
+    """Undo what Dask's MALLOC_TRIM_THRESHOLD_ does to glibc: it pins the size above
+    which memory is mapped anew at 128 KiB, so each page laid out, card drawn or PDF
+    written maps and unmaps its buffers (tasks measured 10-30% slower). Raised here
+    to about where glibc's own adjustment takes it; memory still goes back."""
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return
+    libc.mallopt(M_MMAP_THRESHOLD, 16 * 2**20)
+    libc.mallopt(M_TRIM_THRESHOLD, 32 * 2**20)
 
 
 def _cache() -> Path | None:
