@@ -14,10 +14,10 @@ landed, the index, links' words) and the charts (`charts`), and return a
 """
 
 from .common import LaidOutBook, build_index, order_records, page_ranges, roman
-from .parallel import RecordPart, render_part, stitch
+from .parallel import Joining, RecordPart, render_part, stitch
 from .path import choose
 from .printer import MARGINS, Book, BookOptions, book_path
 
-__all__ = ["MARGINS", "Book", "BookOptions", "LaidOutBook", "RecordPart", "book_path",
+__all__ = ["MARGINS", "Book", "BookOptions", "Joining", "LaidOutBook", "RecordPart", "book_path",
            "build_index", "choose", "order_records", "page_ranges",
            "render_part", "roman", "stitch"]

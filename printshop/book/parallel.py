@@ -10,8 +10,9 @@ the appendix and the index, each a small document of its own (a piece).
 `join` makes them one PDF. Memory is that of one piece at a time, however long
 the book.
 
-The parts are laid out in book order and joined (`join.Joined`) as they arrive,
-while the workers lay out the rest: a part's folios are known once the parts
+The parts are laid out in book order (by the build's workers) and joined
+(`Joining`, on the build's client) as they arrive, while the workers lay out
+the rest: a part's folios are known once the parts
 before it are, its cross-references to earlier records too (those to later
 ones wait for the last part). The index (whose layout is the longest piece, and
 which starts as soon as the last part is in: the appendix's pages are counted
@@ -271,8 +272,8 @@ def stitch(book: Book, bestiary: Bestiary, parts: dict[str, RecordPart],
     """Lay out the front matter, appendix and index, then join them with the parts.
 
     ``body``: the parts already joined, in book order, as they were laid out
-    (`print_book`); else they are joined here. With ``submit`` (a process pool's,
-    whose workers are forks of this process and hold ``build._WORKER``), the index
+    (`Joining`); else they are joined here. With ``submit`` (a process pool's,
+    whose workers are forks of this process: `build.worker.current`), the index
     (the longest piece: its columns) and the front matter are laid out in the
     workers while this process lays out and writes the appendix and numbers the
     body; with ``expected_back`` (`back_pages`), the index is started before the
@@ -362,3 +363,45 @@ def _give_back_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+# ---- The parts joined as they are laid out ----
+
+class Joining:
+    """The parallel book joined as its parts are laid out (elsewhere, in any order):
+    each part, read from ``files`` (the parts cache, under ``stems``: slug -> the
+    part's `RecordPart.files` stem), is joined as soon as it and the parts before
+    it in book order are laid out (`ready`), while the rest are; the appendix's
+    pages (`back_pages`) are counted before the first. Then `finish`."""
+
+    def __init__(self, book: Book, bestiary: Bestiary, stems: dict[str, str],
+                 files: Mapping[str, bytes]) -> None:
+        self.book, self.bestiary, self.stems, self.files = book, bestiary, stems, files
+        self.order = [item.slug for item in book.records(bestiary, None)]
+        self.laid_out: set[str] = set()
+        self.parts: dict[str, RecordPart] = {}
+        self.body: Joined | None = None
+        self.expected_back = 0
+        self.started = time.perf_counter()
+
+    @property
+    def complete(self) -> bool:
+        return len(self.parts) == len(self.order)
+
+    def ready(self, *slugs: str) -> None:
+        """These parts are laid out: join every part that now can be."""
+        self.laid_out.update(slugs)
+        if self.body is None:
+            self.body = Joined(blank_piece(self.book))
+            self.expected_back = back_pages(self.book, self.bestiary)
+        while not self.complete and self.order[len(self.parts)] in self.laid_out:
+            slug = self.order[len(self.parts)]
+            self.parts[slug] = part = RecordPart.from_files(slug, self.stems[slug], self.files)
+            self.body.add_part(part)
+
+    def finish(self, submit: Callable | None = None) -> LaidOutBook:
+        """The book, every part joined (`stitch`; ``submit`` as there)."""
+        LOGGER.debug("book: %d parts laid out and joined in %.2f s", len(self.order),
+                     time.perf_counter() - self.started)
+        return stitch(self.book, self.bestiary, self.parts, submit=submit, body=self.body,
+                      expected_back=self.expected_back)

@@ -1,7 +1,7 @@
 """Which way the book is printed: one WeasyPrint pass, or records in parallel, joined.
 
 The single pass (`single.lay_out`) lays out the whole book as one document in
-one process. The parallel path (`parallel.print_book`) lays out each record alone
+one process. The parallel path (`parallel`, run by the build) lays out each record alone
 in worker processes and joins them; it pays for what the single pass does not
 (the front matter, appendix and index as documents of their own, and the join),
 and wins only when the records' layout, shared by the workers, outweighs that.

@@ -17,9 +17,10 @@ from ..errors import PrintshopError
 from ..output import target, write_atomic
 from ..report import Outcome, StageTally
 from ..share import say_if_relative
-from .execute import Executor, LocalPool
-from .plan import PARTS_DIR, STAGES, STATE_DIR, Manifest, Task, TaskResult, check, plan
-from .worker import WorkerSetup
+from .execute import Executor, FolderFiles, LocalPool
+from .kinds import KINDS
+from .plan import PARTS_DIR, STAGES, STATE_DIR, Manifest, Task, TaskResult, check, plan, skipped
+from .worker import Worker, WorkerSetup
 
 LOGGER = logging.getLogger("printshop")
 
@@ -35,7 +36,8 @@ def write_result(result: TaskResult, out: Path) -> list[Path]:
             folder, _, name = relative.rpartition("/")
             path = target(out / folder, name)
             write_atomic(path, data)
-            LOGGER.info("wrote %s", path)
+            LOGGER.log(logging.DEBUG if result.task.stage == "parts" else logging.INFO,
+                       "wrote %s", path)
             written.append(path)
     except PrintshopError as error:
         result.error = error.message
@@ -51,14 +53,62 @@ def forget_parts(out: Path, book: Task) -> None:
             stale.unlink(missing_ok=True)
 
 
-def _run(tasks: Sequence[Task], executor: Executor, out: Path, outcome: Outcome,
-         describe: Callable[[Task], str]) -> None:
+def with_book_joined(executor: Executor, tasks: Sequence[Task], worker: Worker, out: Path,
+                     helpers: Callable[[], Callable | None] | None = None
+                     ) -> Iterator[TaskResult]:
+    """The executor's results, and the parallel book's: joined here, on the client, from
+    the parts cache, each part as soon as it and those before it are written (the
+    caller writes each result before asking for the next), while the rest are laid
+    out. ``helpers`` gives, when the parts are all in, where the book's last pieces
+    may be laid out (`LocalPool.helpers`; else here)."""
+    book = next((task for task in tasks if task.stage == "book" and task.parts), None)
+    if book is None:
+        yield from executor.run(tasks)
+        return
+    kind, slugs = KINDS["book"], {key: slug for slug, key in book.parts}
+    joining = kind.joining(worker, book, FolderFiles(out))  # the book made warm here
+    waiting, cached = set(book.after), [slug for slug, key in book.parts
+                                        if key not in book.after]
+    steps: list[TaskResult] = []
+
+    def join(*ready: str) -> None:
+        if not any(step.error for step in steps):
+            steps.append(worker.attempt(book, lambda: joining.ready(*ready) or {}))
+
+    def finish() -> TaskResult:
+        join(*cached)
+        failed = next((step for step in steps if step.error), None)
+        result = failed or worker.attempt(book, lambda: kind.finish(
+            worker, book, joining, helpers() if helpers else None))
+        result.messages[:0] = [m for step in steps if step is not result for m in step.messages]
+        result.seconds += sum(step.seconds for step in steps if step is not result)
+        return result
+
+    for result in executor.run([task for task in tasks if task is not book]):
+        yield result
+        if result.task.key in waiting:
+            waiting.discard(result.task.key)
+            if result.error:
+                steps.append(skipped(book))
+            else:
+                join(*cached, slugs[result.task.key])
+                cached = []
+            if not waiting:
+                yield finish()
+    if not book.after:  # every part was laid out already
+        yield finish()
+
+
+def _run(tasks: Sequence[Task], executor: Executor, worker: Worker, out: Path,
+         outcome: Outcome, describe: Callable[[Task], str], helpers=None) -> None:
     """Run a command's tasks and write their files; failures said as ``describe`` names
     the task."""
-    for result in executor.run(tasks):
+    for result in with_book_joined(executor, tasks, worker, out, helpers):
         for message in result.messages:
             LOGGER.warning("%s", message)
-        outcome.written.extend(write_result(result, out) if not result.error else ())
+        written = write_result(result, out) if not result.error else []
+        if result.task.stage != "parts":  # the parts cache is no output of the command
+            outcome.written.extend(written)
         if result.error:
             outcome.failures.append(f"{describe(result.task)}: {result.error}")
         elif result.task.stage == "book" and result.task.parts:
@@ -73,14 +123,13 @@ def dossiers(project: Project, selectors: Sequence[str] = (), output: Path | Non
     bestiary = check(project, selectors)
     outcome = Outcome(problems=list(bestiary.problems))
     if bestiary.valid:
-        from .kinds import KINDS
-
         setup = WorkerSetup(project, selectors=tuple(selectors), paper=paper, variant=variant)
         kind = KINDS["dossiers"]
         tasks = [Task("dossiers", item.slug, item.slug, kind.outputs(setup, item.slug, ""))
                  for item in bestiary.valid]
-        with LocalPool(setup, output or project.output_dir, 1, bestiary) as executor:
-            _run(tasks, executor, output or project.output_dir, outcome,
+        out, worker = output or project.output_dir, Worker(setup, bestiary)
+        with LocalPool(setup, out, 1, bestiary, worker) as executor:
+            _run(tasks, executor, worker, out, outcome,
                  lambda task: bestiary.loaded[task.slug].display)
     return outcome
 
@@ -91,7 +140,6 @@ def cards(project: Project, selectors: Sequence[str] = (), presets: Sequence[str
     """Draw share cards for each valid selected entry, with alt text and meta tags;
     on ``jobs`` processes (all cores if None) when there is more than one entry."""
     from ..cards import Cards
-    from .kinds import KINDS
 
     bestiary = check(project, selectors)
     outcome = Outcome(problems=list(bestiary.problems))
@@ -104,9 +152,10 @@ def cards(project: Project, selectors: Sequence[str] = (), presets: Sequence[str
     kind = KINDS["cards"]
     tasks = [Task("cards", item.slug, item.slug, kind.outputs(setup, item.slug, ""))
              for item in bestiary.valid]
-    out = output or project.output_dir
-    with LocalPool(setup, out, jobs, bestiary) as executor:
-        _run(tasks, executor, out, outcome, lambda task: bestiary.loaded[task.slug].display)
+    out, worker = output or project.output_dir, Worker(setup, bestiary)
+    with LocalPool(setup, out, jobs, bestiary, worker) as executor:
+        _run(tasks, executor, worker, out, outcome,
+             lambda task: bestiary.loaded[task.slug].display)
     return outcome
 
 
@@ -145,9 +194,10 @@ def book(project: Project, output: Path | None = None, options=None, jobs: int |
     except PrintshopError as error:
         outcome.failures.append(f"book: {error.message}")
         return outcome
-    with LocalPool(setup, out, jobs, bestiary) as executor:
-        _run(tasks, executor, out, outcome, lambda task: " ".join(
-            filter(None, [task.stage if task.slug else "book", task.slug])))
+    worker = Worker(setup, bestiary)
+    with LocalPool(setup, out, jobs, bestiary, worker) as executor:
+        _run(tasks, executor, worker, out, outcome, lambda task: " ".join(
+            filter(None, [task.stage if task.slug else "book", task.slug])), executor.helpers)
     return outcome
 
 
@@ -195,12 +245,13 @@ def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = S
     report = Outcome(problems=list(bestiary.problems),
                      stages={stage: StageTally() for stage in stages})
     folder = project.output_dir
-    own = executor is None
+    own, worker = executor is None, Worker(setup, bestiary)
     if executor is None and scheduler:
         from .dask import DaskExecutor
 
         executor = DaskExecutor(scheduler, setup, say)
-    executor = executor or LocalPool(setup, folder, jobs, bestiary)
+    executor = executor or LocalPool(setup, folder, jobs, bestiary, worker)
+    helpers = getattr(executor, "helpers", None) if only == ["book"] else None
     # A cluster runs as many tasks at once as its workers have threads.
     slots = getattr(executor, "slots", None)
     try:
@@ -218,7 +269,7 @@ def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = S
                 progress.start({stage: sum(1 for t in tasks if t.stage == stage)
                                 for stage in stages})
             try:
-                for result in executor.run(tasks):
+                for result in with_book_joined(executor, tasks, worker, folder, helpers):
                     _take(result, folder, manifest, report.stages[result.task.stage], report)
                     report.stages[result.task.stage].seconds = time.perf_counter() - started
                     if progress:

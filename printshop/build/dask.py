@@ -56,9 +56,9 @@ class DaskExecutor(Executor):
             sent = self.client.scatter(dict(zip(keys, (bundle, setup))), broadcast=True)
             self.bundle, self.remote_setup = (sent[key] for key in keys)
             #: Bytes sent and received: the bundle and setup, the tasks' arguments, their
-            #: results (what the client writes), and the parts passed to the book's worker.
+            #: results (what the client writes).
             self.traffic = {"bundle": len(bundle.data) + len(pickle.dumps(setup)),
-                            "arguments": 0, "results": 0, "parts to the book": 0}
+                            "arguments": 0, "results": 0}
             #: How many tasks the cluster runs at once (its workers' threads, now).
             self.slots = sum(worker["nthreads"] for worker in
                              self.client.scheduler_info()["workers"].values())
@@ -93,7 +93,6 @@ class DaskExecutor(Executor):
             for relative in task.outputs:
                 produced[relative] = task.key
         cached = self._scatter_cached(order, produced)
-        book = any(task.stage == "book" for task in order)
         submitted = {}
         for task in order:
             inputs = {relative: futures.get(produced[relative]) if relative in produced
@@ -112,10 +111,7 @@ class DaskExecutor(Executor):
             result = self._result(future, task, failed)
             if result.error:
                 failed.add(task.key)
-            size = sum(len(data) for data in result.files.values())
-            self.traffic["results"] += size
-            if task.stage == "parts" and book:
-                self.traffic["parts to the book"] += size
+            self.traffic["results"] += sum(len(data) for data in result.files.values())
             future.release()
             yield result
 

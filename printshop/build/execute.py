@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator, Mapping, Protocol, Sequence
+from typing import Callable, Iterator, Mapping, Protocol, Sequence
 
 from ..load import Bestiary
 from .kinds import KINDS
 from .plan import Task, TaskResult, skipped
-from .worker import Worker, WorkerSetup, start
+from .worker import Worker, WorkerSetup, current, start
 
 
 class Executor(Protocol):
@@ -125,6 +125,21 @@ class LocalPool:
                 initializer=start, initargs=(self.setup, self.bestiary, self.worker))
         return self.pool
 
+    def helpers(self) -> Callable | None:
+        """For the book's last two pieces (`book.stitch`'s ``submit``): a call that runs
+        a function in a worker (None without a pool). The pool winds down after the
+        second, so that the join that follows does not share memory with idle workers."""
+        pool, submitted = self.pool, []
+        if pool is None:
+            return None
+
+        def submit(*args):
+            submitted.append(pool.submit(*args))
+            if len(submitted) == 2:
+                pool.shutdown(wait=False)
+            return submitted[-1]
+        return submit
+
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
@@ -139,6 +154,4 @@ class LocalPool:
 
 def _run(task: Task, out: Path) -> TaskResult:
     """A task in a pool's worker process."""
-    from .worker import current
-
     return current().run(task, FolderFiles(out))

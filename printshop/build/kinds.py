@@ -119,7 +119,9 @@ class Parts(Kind):
 
 
 class Book(Kind):
-    """The book: in one pass, or (with ``task.parts``) joined from the parts cache."""
+    """The book: in one pass, or (with ``task.parts``) joined from the parts cache,
+    each part as soon as it is laid out (`joining`: the client joins the parts as
+    their results come in, `commands.with_book_joined`)."""
 
     stage, renderer, rank = "book", "book", 1
 
@@ -132,18 +134,29 @@ class Book(Kind):
         return (f"book/{setup.project.config.book.filename}",)
 
     def make(self, worker, task, inputs):
-        from ..book import RecordPart, stitch
+        if task.parts:
+            joining = self.joining(worker, task, inputs)
+            joining.ready(*(slug for slug, _ in task.parts))
+            return self.finish(worker, task, joining)
+        printer = worker.renderer(self.renderer)
+        say_left_out(worker.bestiary)
+        laid_out = printer.render(worker.bestiary)  # the single pass
+        return self._files(task, laid_out, printer.pdf(laid_out))
 
-        printer, bestiary = worker.renderer(self.renderer), worker.bestiary
-        say_left_out(bestiary)
-        if not task.parts:  # the single pass
-            laid_out = printer.render(bestiary)
-            data = printer.pdf(laid_out)
-        else:
-            parts = {slug: RecordPart.from_files(slug, f"{PARTS_DIR}/{key}", inputs)
-                     for slug, key in task.parts}
-            laid_out = stitch(printer, bestiary, parts)
-            data = laid_out.pdf()
+    def joining(self, worker: Worker, task: Task, files: Mapping[str, bytes]):
+        """The book's parts, read from ``files``, to be joined as they are laid out."""
+        from ..book import Joining
+
+        return Joining(worker.renderer(self.renderer), worker.bestiary,
+                       {slug: f"{PARTS_DIR}/{key}" for slug, key in task.parts}, files)
+
+    def finish(self, worker: Worker, task: Task, joining, submit=None) -> dict[str, bytes]:
+        """The book's file, every part joined (``submit``: see `book.stitch`)."""
+        say_left_out(worker.bestiary)
+        laid_out = joining.finish(submit)
+        return self._files(task, laid_out, laid_out.pdf())
+
+    def _files(self, task: Task, laid_out, data: bytes) -> dict[str, bytes]:
         LOGGER.info("laid out %s (%d pages, %d specimens)", task.outputs[0],
                     laid_out.page_count, len(laid_out.records))
         return {task.outputs[0]: data}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 from ..config import Project
 from ..errors import PrintshopError
@@ -83,15 +83,20 @@ class Worker:
         raise ValueError(f"no renderer {name!r}")
 
     def run(self, task: Task, inputs: Mapping[str, bytes]) -> TaskResult:
-        """Make one task's files (its kind's `make`); never raises: an error is the
-        result's, and warnings travel back in it, to be said once by the client."""
+        """Make one task's files (its kind's `make`, reading ``inputs``: relative path ->
+        bytes); never raises (see `attempt`)."""
         from .kinds import KINDS
 
+        return self.attempt(task, lambda: KINDS[task.stage].make(self, task, inputs))
+
+    def attempt(self, task: Task, make: Callable[[], dict[str, bytes]]) -> TaskResult:
+        """``make``'s files as ``task``'s result; never raises: an error is the result's,
+        and warnings travel back in it, to be said once by the client."""
         result = TaskResult(task)
         start = time.perf_counter()
         with _Collect() as collect:
             try:
-                result.files = KINDS[task.stage].make(self, task, inputs)
+                result.files = make()
             except PrintshopError as error:
                 result.error = error.message
             except Exception as error:  # a bug or a resource error: report it, keep building
