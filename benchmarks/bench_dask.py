@@ -10,8 +10,9 @@ fresh cluster is started for each Dask round before its clock starts (a cluster
 is up before a build on it), so its workers start cold, as the pool's do.
 Figures measured inside the client: each task's `TaskResult.seconds` (on the
 worker), the planner (loading and checking the entries, planning), the client's
-writing of the files, and the bytes sent and returned (`DaskExecutor.traffic`;
-the pool's results by the same count).
+writing of the files, the book (joined on the client as its parts come in, then
+its last pieces laid out and written: `Book.finish`), and the bytes sent and
+returned (`DaskExecutor.traffic`; the pool's results by the same count).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def client(project: Path, scheduler: str | None) -> dict:
     from printshop.build import commands
     from printshop.config import load_project
 
-    spent = {"planner": 0.0, "writing": 0.0}
+    spent = {"planner": 0.0, "writing": 0.0, "book finish": 0.0}
 
     def timed(name, function):
         def wrapper(*args, **kwargs):
@@ -49,6 +50,8 @@ def client(project: Path, scheduler: str | None) -> dict:
     commands.check = timed("planner", commands.check)
     commands.plan = timed("planner", commands.plan)
     commands.write_result = timed("writing", commands.write_result)
+    book = type(commands.KINDS["book"])
+    book.finish = timed("book finish", book.finish)
     executors = []
     if scheduler:
         from printshop.build import dask
@@ -111,14 +114,18 @@ def dask_build(project: Path) -> dict:
 
 
 def per_stage(tasks: list[dict]) -> dict[str, tuple[int, float, float]]:
-    """stage -> (tasks, median seconds, median bytes)."""
+    """stage -> (tasks, median seconds, median bytes) of the workers' tasks."""
     stages = {}
-    for stage in ("dossiers", "cards", "parts", "book"):
+    for stage in ("dossiers", "cards", "parts"):
         mine = [task for task in tasks if task["stage"] == stage]
         if mine:
             stages[stage] = (len(mine), statistics.median(t["seconds"] for t in mine),
                              statistics.median(t["bytes"] for t in mine))
     return stages
+
+
+def _book(run: dict) -> float:
+    return sum(task["seconds"] for task in run["tasks"] if task["stage"] == "book")
 
 
 def main() -> None:
@@ -163,14 +170,15 @@ def report(count: int, local: list[dict], remote: list[dict]) -> None:
           f"(once per build: {traffic['bundle']} B, to each worker)")
     print(f"                  task arguments   {traffic['arguments'] / count:10.0f}")
     print(f"  back:           results          {traffic['results'] / count:10.0f}")
-    print(f"  between workers: parts to the book {traffic['parts to the book'] / count:8.0f}")
     for name, run in (("local", best_local), ("Dask", best_dask)):
         print(f"per task ({name}): stage, tasks, median seconds on the worker, median bytes")
         for stage, (tasks, seconds, size) in per_stage(run["tasks"]).items():
             print(f"  {stage:9} {tasks:4d} {seconds:8.3f} s {size:10.0f} B")
-        print(f"  planner (check + plan, serial) {run['planner']:.2f} s; client writing "
+        print(f"  on the client: planner (check + plan) {run['planner']:.2f} s; writing "
               f"{run['writing']:.2f} s for {sum(t['bytes'] for t in run['tasks'])} B "
-              f"in {len(run['tasks'])} results")
+              f"in {len(run['tasks'])} results; the book: joining the parts "
+              f"{_book(run) - run['book finish']:.2f} s as they come, then its last "
+              f"pieces and writing {run['book finish']:.2f} s")
 
 
 if __name__ == "__main__":
