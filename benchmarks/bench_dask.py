@@ -5,9 +5,12 @@ models a large build from.
 
     .venv/bin/python benchmarks/bench_dask.py [--entries 50] [--rounds 1]
 
-Each build runs in a fresh process (the client), into an empty output folder; a
-fresh cluster is started for each Dask round before its clock starts (a cluster
-is up before a build on it), so its workers start cold, as the pool's do.
+Each build runs in a fresh process (the client), into an empty output folder. A
+fresh cluster is started for each Dask round before the clock starts (a cluster
+is up before a build on it) and builds twice: cold (its workers import
+printshop and WeasyPrint, unpack the project and warm their renderers during the
+build; the pool's workers are forked from a client already warm) and warm (the
+same build again, as on a cluster that outlives its builds).
 Figures measured inside the client: each task's `TaskResult.seconds` (on the
 worker), the planner (loading and checking the entries, planning), the client's
 writing of the files, the book (joined on the client as its parts come in, then
@@ -105,12 +108,15 @@ def one_build(project: Path, scheduler: str | None) -> dict:
     return {"wall": wall, **figures}
 
 
-def dask_build(project: Path) -> dict:
+def dask_builds(project: Path) -> tuple[dict, dict]:
+    """A build on a fresh cluster (its workers cold), then the same build again on it
+    (warm: a cluster outlives its builds)."""
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=":0", silence_logs=40) as cluster:
-        return one_build(project, cluster.scheduler_address)
+        return (one_build(project, cluster.scheduler_address),
+                one_build(project, cluster.scheduler_address))
 
 
 def per_stage(tasks: list[dict]) -> dict[str, tuple[int, float, float]]:
@@ -146,31 +152,37 @@ def main() -> None:
         project = Path(folder) / "p"
         write_synthetic(project / "entries", count)
         shutil.copy(ROOT / "printshop.toml", project)
-        local, remote = [], []
+        local, cold, warm = [], [], []
         for round_ in range(arguments.rounds):  # alternated: the machine is shared
-            for runs, build in ((local, lambda: one_build(project, None)),
-                                (remote, lambda: dask_build(project)))[::1 - 2 * (round_ % 2)]:
-                runs.append(build())
-        report(count, local, remote)
+            if round_ % 2 == 0:
+                local.append(one_build(project, None))
+            for runs, run in zip((cold, warm), dask_builds(project)):
+                runs.append(run)
+            if round_ % 2 == 1:
+                local.append(one_build(project, None))
+        report(count, local, cold, warm)
 
 
-def report(count: int, local: list[dict], remote: list[dict]) -> None:
-    best_local = min(local, key=lambda run: run["wall"])
-    best_dask = min(remote, key=lambda run: run["wall"])
+def report(count: int, local: list[dict], cold: list[dict], warm: list[dict]) -> None:
+    best_local, best_cold, best_dask = (min(runs, key=lambda run: run["wall"])
+                                        for runs in (local, cold, warm))
     print(f"{count} synthetic entries, full build (dossiers, cards, book), "
           f"{len(local)} round(s), best of each:")
-    print(f"  local pool --jobs 2:           {best_local['wall']:6.1f} s wall "
+    print(f"  local pool --jobs 2:                  {best_local['wall']:6.1f} s wall "
           f"({best_local['seconds']:.1f} s in run_build)")
-    print(f"  Dask, 2 workers x 1 thread:    {best_dask['wall']:6.1f} s wall "
+    print(f"  Dask, 2 workers x 1 thread, cold:     {best_cold['wall']:6.1f} s wall "
+          f"({best_cold['seconds']:.1f} s in run_build)")
+    print(f"  Dask, the same cluster's next build:  {best_dask['wall']:6.1f} s wall "
           f"({best_dask['seconds']:.1f} s in run_build)")
-    print(f"  ratio Dask / local:            {best_dask['wall'] / best_local['wall']:6.2f}x")
+    print(f"  ratio Dask / local: cold {best_cold['wall'] / best_local['wall']:.2f}x, "
+          f"warm {best_dask['wall'] / best_local['wall']:.2f}x")
     traffic = best_dask["traffic"]
     print(f"bytes per entry (Dask):")
     print(f"  to the workers: bundle and setup {traffic['bundle'] / count:10.0f} "
           f"(once per build: {traffic['bundle']} B, to each worker)")
     print(f"                  task arguments   {traffic['arguments'] / count:10.0f}")
     print(f"  back:           results          {traffic['results'] / count:10.0f}")
-    for name, run in (("local", best_local), ("Dask", best_dask)):
+    for name, run in (("local", best_local), ("Dask, warm", best_dask)):
         print(f"per task ({name}): stage, tasks, median seconds on the worker, median bytes")
         for stage, (tasks, seconds, size) in per_stage(run["tasks"]).items():
             print(f"  {stage:9} {tasks:4d} {seconds:8.3f} s {size:10.0f} B")
