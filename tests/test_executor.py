@@ -85,3 +85,71 @@ def test_only_the_client_writes(tmp_path, monkeypatch):
     made = sorted(p for p in (root / "output").rglob("*")
                   if p.is_file() and ".printshop" not in p.parts)
     assert made and sorted(written) == made
+
+
+class InOrder:
+    """An executor of another kind: one worker here, each task's inputs handed to it
+    as bytes (as a cluster's would be), nothing read from the output folder."""
+
+    def __init__(self, setup: WorkerSetup, out) -> None:
+        self.worker, self.out, self.closed = build.Worker(setup), out, False
+
+    def run(self, tasks):
+        from printshop.build.execute import in_order
+
+        for task in in_order(tasks):
+            yield self.worker.run(task, {name: (self.out / name).read_bytes()
+                                         for name in task.inputs})
+
+    def close(self):
+        self.closed = True
+
+
+def test_the_build_runs_on_any_executor(tmp_path):
+    """`run_build` with an executor passed in: the same files as the local pool's, the
+    parallel book joined on the client; the executor is left open."""
+    import shutil
+
+    from conftest import ROOT
+    from printshop.config import load_project
+
+    roots = []
+    for name in ("local", "other"):
+        root = tmp_path / name
+        shutil.copytree(ROOT / "entries", root / "entries")
+        shutil.copy(ROOT / "printshop.toml", root)
+        roots.append(root)
+    local, other = (load_project(root) for root in roots)
+    options = dict(jobs=2, only=["dossiers", "book"], say=lambda text: None)
+    assert build.run_build(local, **options).ok
+    from printshop.book import BookOptions
+
+    executor = InOrder(WorkerSetup(other, BookOptions(paper=other.config.print.paper)),
+                       other.output_dir)
+    outcome = build.run_build(other, executor=executor, **options)
+    assert outcome.ok, outcome.failures
+    assert not executor.closed
+    for path in sorted((roots[0] / "output").rglob("*")):
+        if path.is_file() and ".printshop" not in path.parts:
+            twin = roots[1] / "output" / path.relative_to(roots[0] / "output")
+            assert twin.read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_failed_part_fails_the_book_joined_on_the_client(project, tmp_path):
+    from printshop.book import BookOptions
+    from printshop.build.commands import with_book_joined
+
+    class Failing:
+        def run(self, tasks):
+            for task in tasks:
+                yield build.TaskResult(task, error="out of paper")
+
+        def close(self):
+            pass
+
+    bestiary = build.check(project)
+    setup = WorkerSetup(project, BookOptions(paper="a4"))
+    tasks, _ = plan(setup, bestiary, ["book"], True, Manifest(tmp_path), path="parallel")
+    results = list(with_book_joined(Failing(), tasks, build.Worker(setup, bestiary), tmp_path))
+    assert [r.task.stage for r in results] == ["parts"] * (len(tasks) - 1) + ["book"]
+    assert results[-1].error == "not made: a part it needs failed"
