@@ -21,6 +21,7 @@ import cloudpickle  # noqa: E402  (distributed's)
 
 from conftest import ROOT  # noqa: E402
 from printshop.cli import main  # noqa: E402
+from printshop.errors import PrintshopError  # noqa: E402
 from printshop.report import Outcome  # noqa: E402
 from printshop.synthetic import write_synthetic  # noqa: E402
 
@@ -153,6 +154,19 @@ def test_a_worker_running_another_printshop_is_refused(cluster, scratch):
     assert f"runs printshop 0.0.1, this build printshop {__version__}" in output
     assert "Traceback" not in output
     assert not (scratch.root / "output" / "dossiers").exists()
+
+
+def test_a_task_on_a_worker_of_another_version_is_refused(project):
+    """A worker that joined after the check at the start: its tasks say so."""
+    from printshop import __version__
+    from printshop.build import Task, WorkerSetup
+    from printshop.build.bundle import make_bundle
+    from printshop.build.dask import run_on_worker
+
+    task = Task("dossiers", "x", "k", ())
+    with pytest.raises(PrintshopError, match=f"this process runs printshop {__version__}, "
+                                             "this build printshop 0.0.1"):
+        run_on_worker(make_bundle(project), WorkerSetup(project), "t", "0.0.1", task, {}, [])
 
 
 def test_an_unreachable_scheduler_is_one_line(scratch, monkeypatch):

@@ -210,7 +210,7 @@ def _worker_address() -> str:
 
         return get_worker().address
     except ValueError:
-        return "this process"
+        return "this process"  # not in a Dask worker
 
 
 def _client_paths(result: TaskResult, here: Project, there: Project) -> TaskResult:
