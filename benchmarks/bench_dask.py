@@ -177,7 +177,7 @@ def report(count: int, local: list[dict], cold: list[dict], warm: list[dict]) ->
     print(f"  ratio Dask / local: cold {best_cold['wall'] / best_local['wall']:.2f}x, "
           f"warm {best_dask['wall'] / best_local['wall']:.2f}x")
     traffic = best_dask["traffic"]
-    print(f"bytes per entry (Dask):")
+    print("bytes per entry (Dask):")
     print(f"  to the workers: bundle and setup {traffic['bundle'] / count:10.0f} "
           f"(once per build: {traffic['bundle']} B, to each worker)")
     print(f"                  task arguments   {traffic['arguments'] / count:10.0f}")
