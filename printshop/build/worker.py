@@ -10,8 +10,8 @@ from typing import Callable, Mapping
 
 from ..config import Project
 from ..errors import PrintshopError
-from ..load import Bestiary
-from .plan import Task, TaskResult, check
+from ..load import Bestiary, load_bestiary
+from .plan import Task, TaskResult
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,9 @@ class Worker:
 
     def __init__(self, setup: WorkerSetup, bestiary: Bestiary | None = None) -> None:
         self.setup = setup
-        self.bestiary = bestiary or check(setup.project, setup.selectors)
+        # The entries alone: the client has checked them and said every warning (the
+        # missing-glyph check would only be redone here, on every worker).
+        self.bestiary = bestiary or load_bestiary(setup.project.entries_dir, setup.selectors)
         self.renderers: dict[str, object] = {}
 
     @property
