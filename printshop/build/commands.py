@@ -45,6 +45,16 @@ def write_result(result: TaskResult, out: Path) -> list[Path]:
     return written
 
 
+def land(result: TaskResult, out: Path) -> list[Path]:
+    """A result on the client: its files written (none if it failed, or if a write
+    fails: then it failed), and once the parallel book is in, the parts it no longer
+    needs forgotten."""
+    written = write_result(result, out) if not result.error else []
+    if not result.error and result.task.stage == "book" and result.task.parts:
+        forget_parts(out, result.task)
+    return written
+
+
 def forget_parts(out: Path, book: Task) -> None:
     """Parts no book needs any more (the parts cache is ours alone)."""
     keep = {Path(relative).name for relative in book.inputs}
@@ -106,13 +116,11 @@ def _run(tasks: Sequence[Task], executor: Executor, worker: Worker, out: Path,
     for result in with_book_joined(executor, tasks, worker, out, helpers):
         for message in result.messages:
             LOGGER.warning("%s", message)
-        written = write_result(result, out) if not result.error else []
+        written = land(result, out)
         if result.task.stage != "parts":  # the parts cache is no output of the command
             outcome.written.extend(written)
         if result.error:
             outcome.failures.append(f"{describe(result.task)}: {result.error}")
-        elif result.task.stage == "book" and result.task.parts:
-            forget_parts(out, result.task)
 
 
 # ---- The single commands ----
@@ -288,18 +296,15 @@ def run_build(project: Project, jobs: int | None = None, only: Sequence[str] = S
 def _take(result: TaskResult, folder: Path, manifest: Manifest, stage: StageTally,
           report: Outcome) -> None:
     """A build's result: its files written and recorded, the tally counted."""
-    written = write_result(result, folder) if not result.error else []
-    for relative, path in zip(result.files, written):
+    for relative, path in zip(result.files, land(result, folder)):
         stat = path.stat()
         manifest.record(relative, result.task.key, stat.st_size, stat.st_mtime_ns)
     if result.error:
         stage.failed += 1
         report.failures.append(f"{result.task.stage} {result.task.slug or 'book'}: "
                                f"{result.error}")
-        return
-    stage.built += 1
-    if result.task.stage == "book" and result.task.parts:
-        forget_parts(folder, result.task)
+    else:
+        stage.built += 1
 
 
 def _remove_own_temporaries(folder: Path) -> None:
