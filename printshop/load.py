@@ -109,7 +109,7 @@ class _Lines:
         index = len(self.text[:mark.index].rstrip(" \t\r\n")) - 1
         if index < 0 or self.text[index] != "?":
             return None
-        return self.of(types.SimpleNamespace(index=index))
+        return self.at_index(index)
 
     def tabbed_lines(self) -> int:
         """How many lines start with a tab."""
@@ -117,8 +117,12 @@ class _Lines:
 
     def of(self, mark) -> tuple[int, int]:
         """Where a parser mark (its character index) is."""
-        line = bisect.bisect_right(self.starts, mark.index)
-        return line, mark.index - self.starts[line - 1] + 1
+        return self.at_index(mark.index)
+
+    def at_index(self, index: int) -> tuple[int, int]:
+        """Line and column of the character at ``index``."""
+        line = bisect.bisect_right(self.starts, index)
+        return line, index - self.starts[line - 1] + 1
 
 
 def _mark(node: yaml.Node, lines: _Lines) -> tuple[int, int]:
